@@ -1,0 +1,5 @@
+"""Allow ``python -m lessons``."""
+
+from lessons.cli.main import main
+
+main()

@@ -1,0 +1,169 @@
+"""``lessons check``: every problem of every record, file by file and across records (SPEC §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lessons.entries import line_map
+from lessons.kb import KnowledgeBase
+from lessons.model import today
+
+# Extra checks other modules register (near-duplicate tags, similar records…).
+Checker = Callable[[KnowledgeBase], list["Finding"]]
+EXTRA_CHECKS: list[Checker] = []
+
+
+@dataclass
+class Finding:
+    """One problem, placed in a file."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape of ``check --json``."""
+        return {"path": self.path, "line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass
+class CheckResult:
+    """Errors (exit 2) and warnings (exit 0)."""
+
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    records: int = 0
+    files: int = 0
+
+    def add(self, finding: Finding) -> None:
+        """File a finding under its severity."""
+        (self.errors if finding.severity == "error" else self.warnings).append(finding)
+
+
+class _Lines:
+    """Line numbers of record files, read once per file and only when needed."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cache: dict[str, dict[tuple[str | int, ...], int]] = {}
+
+    def of(self, path: str, *loc: str | int) -> int | None:
+        if path not in self.cache:
+            try:
+                self.cache[path] = line_map((self.root / path).read_text(encoding="utf-8-sig"))
+            except (OSError, UnicodeDecodeError):
+                self.cache[path] = {}
+        lines = self.cache[path]
+        while loc and loc not in lines:
+            loc = loc[:-1]
+        return lines.get(loc, lines.get(()))
+
+
+def check(kb: KnowledgeBase) -> CheckResult:
+    """Sync the index, then gather every problem it and the link graph show."""
+    kb.sync()
+    store = kb.store
+    result = CheckResult(records=store.count())
+    problems = store.file_problems()
+    result.files = int(store.one("SELECT count(*) FROM file")[0])
+    for path, items in problems:
+        for p in items:
+            result.add(Finding(path, p.get("line"), p.get("field"), p["message"], p["severity"]))
+    lines = _Lines(kb.root)
+    info = {r[0]: (r[1], r[2], r[3]) for r in store.all("SELECT id, path, date, kind FROM record")}
+    links = store.all_links()
+    for src, dst, rel, _note, seq in links:
+        if src not in info:
+            continue
+        path = info[src][0]
+        if dst not in info:
+            from lessons.model import did_you_mean
+
+            result.add(
+                Finding(
+                    path,
+                    lines.of(path, "links", seq),
+                    "links",
+                    f"link to '{dst}', which does not exist{did_you_mean(dst, info)}",
+                )
+            )
+        elif rel == "repeats":
+            src_date, dst_date = info[src][1], info[dst][1]
+            if src_date and dst_date and src_date < dst_date:
+                result.add(
+                    Finding(
+                        path,
+                        lines.of(path, "links", seq),
+                        "links",
+                        f"'repeats' points at a newer record ({dst}, {dst_date}): "
+                        "the newer record should repeat the older one",
+                        "warning",
+                    )
+                )
+    for cycle in supersedes_cycles(links):
+        path = info[cycle[0]][0]
+        result.add(
+            Finding(
+                path,
+                lines.of(path, "links"),
+                "links",
+                "'supersedes' links go round in a circle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+        )
+    now = today()
+    for action in store.actions():
+        if action["status"] == "open" and action["due"] and action["due"] < now:
+            path = info[action["id"]][0]
+            result.add(
+                Finding(
+                    path,
+                    lines.of(path, "actions", action["seq"]),
+                    "actions",
+                    f"action '{action['do']}' was due on {action['due']} and is still open",
+                    "warning",
+                )
+            )
+    for extra in EXTRA_CHECKS:
+        for finding in extra(kb):
+            result.add(finding)
+    key = lambda f: (f.path, f.line or 0, f.message)  # noqa: E731
+    result.errors.sort(key=key)
+    result.warnings.sort(key=key)
+    return result
+
+
+def supersedes_cycles(links: list[tuple[str, str, str, str | None, int]]) -> list[list[str]]:
+    """Each cycle of ``supersedes`` links once, starting at its smallest id."""
+    graph: dict[str, list[str]] = {}
+    for src, dst, rel, _note, _seq in links:
+        if rel == "supersedes":
+            graph.setdefault(src, []).append(dst)
+    cycles: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        trail.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt) :]
+                start = cycle.index(min(cycle))
+                canon = tuple(cycle[start:] + cycle[:start])
+                if canon not in seen:
+                    seen.add(canon)
+                    cycles.append(list(canon))
+            elif state.get(nxt) is None:
+                visit(nxt, trail)
+        trail.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            visit(node, [])
+    return cycles

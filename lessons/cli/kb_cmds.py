@@ -1,0 +1,118 @@
+"""Commands about the knowledge base as a whole: init, index, check, stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lessons.cli.app import app, write_err
+from lessons.cli.common import JsonOpt, open_kb, synced_kb
+from lessons.cli.render import Doc, print_json, progress_bar, report_skipped
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder to make a knowledge base of.")] = Path("."),
+    name: Annotated[str | None, typer.Option("--name", help="Its name in lessons.yaml.")] = None,
+) -> None:
+    """Create lessons.yaml, entries/ and a .gitignore for the index.
+
+    Existing files are left as they are. Example: lessons init my-kb
+    """
+    from lessons.kb import init_kb
+
+    created = init_kb(path, name)
+    for item in created:
+        write_err(f"created {item}")
+    if not created:
+        write_err(f"{path} is already a knowledge base; nothing changed")
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over.")] = False,
+) -> None:
+    """Bring the index up to date with the files and say what changed.
+
+    Every command does this quietly first; this one reports it:
+    +N added  ~N changed  -N removed. Example: lessons index --rebuild
+    """
+    kb = open_kb()
+    with progress_bar("Indexing") as progress:
+        report = kb.rebuild(progress) if rebuild else kb.sync(progress)
+    write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
+    if kb.read_only:
+        write_err(f"note: the knowledge base is read-only; the index is kept at {kb.db_url}")
+    report_skipped(report)
+
+
+@app.command()
+def check(json_out: JsonOpt = False) -> None:
+    """Validate every record: errors exit 2, warnings are shown but exit 0.
+
+    Checks YAML syntax, keys, types, ids, duplicates, links and more (SPEC §6).
+    Example: lessons check --json
+    """
+    from lessons.check import check as run_check
+
+    result = run_check(open_kb())
+    if json_out:
+        print_json(
+            {
+                "errors": [f.as_dict() for f in result.errors],
+                "warnings": [f.as_dict() for f in result.warnings],
+            }
+        )
+    else:
+        for label, findings in (("error", result.errors), ("warning", result.warnings)):
+            for f in findings:
+                where = f"{f.path}:{f.line}" if f.line else f.path
+                field = f" [{f.field}]" if f.field else ""
+                write_err(f"{where}: {label}{field}: {f.message}")
+        write_err(
+            f"{result.files} files, {result.records} records: "
+            f"{len(result.errors)} errors, {len(result.warnings)} warnings"
+        )
+    if result.errors:
+        raise typer.Exit(2)
+
+
+@app.command()
+def stats(json_out: JsonOpt = False) -> None:
+    """Counts of records by kind, tag, campaign, team and month.
+
+    Example: lessons stats --json
+    """
+    kb, _ = synced_kb()
+    store = kb.store
+    data = {
+        "total": store.count(),
+        "kind": dict(store.counts("kind")),
+        "impact": dict(store.counts("impact")),
+        "tag": dict(store.tag_counts()),
+        "campaign": dict(store.counts("campaign")),
+        "team": dict(store.counts("team")),
+        "month": dict(sorted(store.counts("month"))),
+    }
+    if json_out:
+        print_json(data)
+        return
+    doc = Doc()
+    doc.line((f"{data['total']} records", "bold"))
+    for key in ("kind", "impact", "tag", "campaign", "team", "month"):
+        counts = data[key]
+        assert isinstance(counts, dict)
+        if not counts:
+            continue
+        doc.blank()
+        doc.line((f"by {key}", "bold"))
+        shown = list(counts.items())
+        limit = 15 if key == "tag" else len(shown)
+        width = max(len(str(k)) for k, _ in shown[:limit])
+        for name, n in shown[:limit]:
+            doc.line(f"  {str(name).ljust(width)}  ", (f"{n:>5}", "cyan"))
+        if len(shown) > limit:
+            doc.line(f"  … {len(shown) - limit} more (lessons tag list)")
+    doc.print()

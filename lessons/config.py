@@ -1,0 +1,204 @@
+"""``lessons.yaml``, its defaults, and finding the knowledge base root (SPEC §1)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lessons.errors import LessonsError, UsageError
+from lessons.model import (
+    CUSTOM_TYPES,
+    DEFAULT_STAGES,
+    STANDARD_KEYS,
+    CustomField,
+    Schema,
+    did_you_mean,
+)
+
+CONFIG_NAME = "lessons.yaml"
+ENTRIES_DIR = "entries"
+INDEX_DIR = ".lessons"
+CONFIG_KEYS = ("name", "stages", "fields", "tag_aliases", "synonyms", "index", "add_folder")
+
+
+@dataclass(frozen=True)
+class Config:
+    """A knowledge base's settings, with every default filled in."""
+
+    root: Path
+    name: str = "lessons"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    fields: tuple[CustomField, ...] = ()
+    tag_aliases: Mapping[str, str] = field(default_factory=dict)
+    synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    index: str | None = None
+    add_folder: str | None = None
+    # A hash of the settings that change how records validate: a change re-indexes.
+    fingerprint: str = ""
+
+    @property
+    def entries(self) -> Path:
+        """The folder holding the records."""
+        return self.root / ENTRIES_DIR
+
+    @property
+    def schema(self) -> Schema:
+        """What record validation needs."""
+        return Schema(stages=self.stages, fields=self.fields, tag_aliases=self.tag_aliases)
+
+    def default_db_url(self) -> str:
+        """``sqlite:///<root>/.lessons/index.db``."""
+        return f"sqlite:///{self.root / INDEX_DIR / 'index.db'}"
+
+
+def find_root(kb: str | None = None, cwd: Path | None = None) -> Path:
+    """The root: ``--kb``, ``$LESSONS_KB``, the nearest ``lessons.yaml``, or ``./entries``."""
+    explicit = kb or os.environ.get("LESSONS_KB")
+    if explicit:
+        root = Path(explicit).expanduser()
+        if not root.is_dir():
+            raise UsageError(
+                f"knowledge base folder not found: {root}",
+                hint="check --kb or $LESSONS_KB, or create one with `lessons init PATH`",
+            )
+        return root.resolve()
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    if (here / ENTRIES_DIR).is_dir():
+        return here
+    raise UsageError(
+        "no knowledge base here: no lessons.yaml in this folder or above, and no entries/ folder",
+        hint="run `lessons init` to create one, or point at one with --kb PATH",
+    )
+
+
+def load_config(root: Path) -> Config:
+    """Read ``<root>/lessons.yaml`` (optional) into a ``Config``."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return Config(root=root, fingerprint=_fingerprint({}))
+    import yaml
+
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise LessonsError(
+            f"YAML syntax error: {exc.problem}",
+            path=shown,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LessonsError(f"cannot read the configuration: {exc}", path=shown) from None
+    if not isinstance(data, dict):
+        raise LessonsError("the configuration must be a mapping of keys to values", path=shown)
+    return _parse(root, data, shown, text)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return n
+    return None
+
+
+def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
+    def fail(message: str, key: str) -> LessonsError:
+        return LessonsError(message, path=shown, line=_line_of(text, key), field=key)
+
+    for key in data:
+        if key not in CONFIG_KEYS:
+            raise fail(f"unknown setting '{key}'{did_you_mean(str(key), CONFIG_KEYS)}", str(key))
+
+    stages = data.get("stages", list(DEFAULT_STAGES))
+    if not isinstance(stages, list) or not stages or not all(isinstance(s, str) for s in stages):
+        raise fail("'stages' must be a non-empty list of names", "stages")
+
+    fields: list[CustomField] = []
+    raw_fields = data.get("fields") or {}
+    if not isinstance(raw_fields, dict):
+        raise fail("'fields' must map field names to {type: ...}", "fields")
+    for name, spec in raw_fields.items():
+        if name in STANDARD_KEYS:
+            raise fail(f"custom field '{name}' has the name of a standard key", "fields")
+        if not isinstance(spec, dict) or spec.get("type") not in CUSTOM_TYPES:
+            raise fail(
+                f"custom field '{name}' needs a type: one of {', '.join(CUSTOM_TYPES)}", "fields"
+            )
+        values = spec.get("values") or []
+        if spec["type"] == "choice" and (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            raise fail(f"custom field '{name}' is a choice and needs 'values: [...]'", "fields")
+        fields.append(CustomField(str(name), spec["type"], tuple(values)))
+
+    aliases = data.get("tag_aliases") or {}
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        raise fail("'tag_aliases' must map a tag to the tag to use instead", "tag_aliases")
+
+    synonyms_raw = data.get("synonyms") or {}
+    if not isinstance(synonyms_raw, dict):
+        raise fail("'synonyms' must map a term to a list of equivalent terms", "synonyms")
+    synonyms: dict[str, tuple[str, ...]] = {}
+    for term, alts in synonyms_raw.items():
+        if not isinstance(alts, list) or not all(isinstance(a, str) for a in alts):
+            raise fail(f"synonyms of '{term}' must be a list of terms", "synonyms")
+        synonyms[str(term).lower()] = tuple(a.lower() for a in alts)
+
+    for key in ("name", "index", "add_folder"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise fail(f"'{key}' must be text", key)
+    add_folder = data.get("add_folder")
+    if add_folder and (Path(add_folder).is_absolute() or ".." in Path(add_folder).parts):
+        raise fail("'add_folder' must be a folder inside entries/", "add_folder")
+
+    from lessons.model import normalise_tag
+
+    norm_aliases = {normalise_tag(k): normalise_tag(v) for k, v in aliases.items()}
+    return Config(
+        root=root,
+        name=data.get("name") or "lessons",
+        stages=tuple(stages),
+        fields=tuple(fields),
+        tag_aliases=norm_aliases,
+        synonyms=synonyms,
+        index=data.get("index"),
+        add_folder=add_folder,
+        fingerprint=_fingerprint(
+            {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
+        ),
+    )
+
+
+def _fingerprint(settings: dict[str, Any]) -> str:
+    return hashlib.sha1(repr(sorted(settings.items())).encode()).hexdigest()[:16]
+
+
+DEFAULT_CONFIG = """\
+# Configuration of this lessons knowledge base. Every key is optional.
+name: {name}
+# Where in the work a lesson arose (the OASIS campaign model by default).
+stages: [objectives, audience, strategy, implementation, scoring]
+# Keys of your own, beyond the standard ones: text, list, date, number, choice.
+fields: {{}}
+#   channels: {{type: list}}
+#   evaluation: {{type: choice, values: [output, outtake, outcome, impact]}}
+# Tags written one way, stored another.
+tag_aliases: {{}}
+#   hashtag: hashtags
+# Words a search also looks for.
+synonyms: {{}}
+#   disk-full: [out of storage, no space left]
+"""

@@ -1,0 +1,355 @@
+"""Record files: safe loading with limits and line numbers, writing, atomic round-trip edits."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lessons.errors import ConflictError, LessonsError, RecordError
+from lessons.model import Problem, Schema, to_document, validate
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 50
+# Nodes a document may expand to once aliases are followed. A real record has a
+# few hundred; a "billion laughs" document has 10**9.
+MAX_NODES = 100_000
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass
+class Loaded:
+    """The outcome of reading one record file."""
+
+    path: str
+    digest: str
+    record: dict[str, Any] | None
+    problems: list[Problem]
+
+
+def digest_of(data: bytes) -> str:
+    """The content hash the index keeps to confirm a change."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _structure_problem(text: str) -> Problem | None:
+    """Refuse documents nested too deep or expanding too far through aliases.
+
+    Walks parser events, never building the document, so a bomb costs only its
+    own size. Only run when the text could hold such a thing (see ``_may_be_hostile``).
+    """
+    depth = 0
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = []  # [anchor, expanded node count] per open collection
+    total = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Problem(
+                    f"nesting deeper than {MAX_DEPTH} levels; refused",
+                    line=_line(event),
+                )
+            stack.append([event.anchor, 1])
+            total += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            anchor, count = stack.pop()
+            if anchor:
+                sizes[anchor] = count
+            if stack:
+                stack[-1][1] += count
+        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            count = 1 if isinstance(event, yaml.ScalarEvent) else sizes.get(event.anchor or "", 1)
+            if isinstance(event, yaml.ScalarEvent) and event.anchor:
+                sizes[event.anchor] = 1
+            if stack:
+                stack[-1][1] += count
+            total += count
+            if total > MAX_NODES:
+                return Problem(
+                    f"aliases expand to more than {MAX_NODES} values; refused",
+                    line=_line(event),
+                )
+    return None
+
+
+def _line(event: Any) -> int | None:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _may_be_hostile(text: str) -> bool:
+    # Cheap tests that let ordinary records skip the event walk: aliases need '*',
+    # and deep nesting needs many brackets or deep indentation.
+    if "*" in text and "&" in text:
+        return True
+    if text.count("[") + text.count("{") + text.count("- ") > MAX_DEPTH:
+        return True
+    return any(len(line) - len(line.lstrip(" -")) > MAX_DEPTH for line in text.splitlines())
+
+
+def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
+    """Decode and safely parse one YAML document; problems instead of exceptions."""
+    if len(data) > MAX_BYTES:
+        return None, [Problem(f"file is larger than {MAX_BYTES // 1024} KiB; refused", path=shown)]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(f"not UTF-8 text (byte {exc.start})", path=shown, line=1)]
+    if "\x00" in text:
+        return None, [Problem("file holds a NUL byte: not a text file", path=shown, line=1)]
+    try:
+        if _may_be_hostile(text):
+            refused = _structure_problem(text)
+            if refused:
+                refused.path = shown
+                return None, [refused]
+        docs = list(yaml.load_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        msg = f"YAML syntax error: {exc.problem or exc.context}"
+        return None, [Problem(msg, path=shown, line=mark.line + 1 if mark else None)]
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
+        return None, [Problem(f"YAML could not be read: {exc}", path=shown, line=1)]
+    if len(docs) > 1:
+        return None, [Problem("file holds more than one YAML document", path=shown, line=1)]
+    if not docs or docs[0] is None:
+        return None, [Problem("file is empty", path=shown, line=1)]
+    return docs[0], []
+
+
+def line_map(text: str) -> dict[tuple[str | int, ...], int]:
+    """Line numbers (1-based) of every key and list item, by their path in the document."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: Any, loc: tuple[str | int, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*loc, str(key.value))
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*loc, i)] = item.start_mark.line + 1
+                walk(item, (*loc, i))
+
+    if root is not None:
+        lines[()] = root.start_mark.line + 1
+        walk(root, ())
+    return lines
+
+
+def place_problems(problems: list[Problem], text: str | None, shown: str) -> None:
+    """Fill in the file and line of each problem (lines computed only when needed)."""
+    lines: dict[tuple[str | int, ...], int] | None = None
+    for p in problems:
+        p.path = p.path or shown
+        if p.line is not None or text is None:
+            continue
+        if lines is None:
+            lines = line_map(text)
+        loc = p.loc
+        while loc and loc not in lines:
+            loc = loc[:-1]
+        p.line = lines.get(loc, lines.get((), 1))
+
+
+def load_file(path: Path, shown: str, schema: Schema, data: bytes | None = None) -> Loaded:
+    """Read, parse and validate one record file."""
+    if data is None:
+        try:
+            if path.stat().st_size > MAX_BYTES:
+                problem = Problem(f"file is larger than {MAX_BYTES // 1024} KiB; refused")
+                place_problems([problem], None, shown)
+                return Loaded(shown, "", None, [problem])
+            data = path.read_bytes()
+        except OSError as exc:
+            problem = Problem(f"cannot read: {exc.strerror}")
+            place_problems([problem], None, shown)
+            return Loaded(shown, "", None, [problem])
+    digest = digest_of(data)
+    raw, problems = parse_yaml(data, shown)
+    if problems:
+        return Loaded(shown, digest, None, problems)
+    stem = path.name.rsplit(".", 1)[0]
+    record, problems = validate(raw, schema, stem=stem)
+    if problems:
+        place_problems(problems, data.decode("utf-8-sig"), shown)
+    return Loaded(shown, digest, record, problems)
+
+
+# --- writing -------------------------------------------------------------------
+
+
+class _BlockDumper(_Dumper):
+    """Multi-line text as ``|`` blocks, so records stay readable in diffs."""
+
+
+def _str_representer(dumper: Any, value: str) -> Any:
+    style = "|" if "\n" in value.strip("\n") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_representer)
+
+
+def dump_record(rec: dict[str, Any], schema: Schema | None = None) -> str:
+    """The YAML text of a new record file, keys in the order of SPEC §2."""
+    return yaml.dump(
+        to_document(rec, schema),
+        Dumper=_BlockDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=88,
+        default_flow_style=False,
+    )
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def write_lock(root: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Serialise writers of one knowledge base, so no read-modify-write is lost."""
+    import fcntl
+    import time
+
+    lock_dir = root / ".lessons"
+    try:
+        lock_dir.mkdir(exist_ok=True)
+        handle = open(lock_dir / "write.lock", "a+")  # noqa: SIM115 - held for the block
+    except OSError as exc:
+        raise LessonsError(
+            f"cannot write to this knowledge base: {exc.strerror}", path=str(lock_dir)
+        ) from None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        "another lessons command is writing to this knowledge base",
+                        hint="try again in a moment",
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        handle.close()
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    rt = YAML(typ="rt")
+    rt.preserve_quotes = True
+    rt.width = 88
+    rt.indent(mapping=2, sequence=4, offset=2)
+    return rt
+
+
+def _detect_indent(text: str, rt: Any) -> None:
+    # Keep a file's own list style ("- x" flush with the key, or indented by two).
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        if stripped.startswith("- ") and line != stripped:
+            rt.indent(
+                mapping=2, sequence=len(line) - len(stripped) + 2, offset=len(line) - len(stripped)
+            )
+            return
+        if stripped.startswith("- "):
+            rt.indent(mapping=2, sequence=2, offset=0)
+            return
+
+
+def edit_file(
+    path: Path,
+    root: Path,
+    schema: Schema,
+    change: Callable[[Any], None],
+    *,
+    expected_digest: str | None = None,
+) -> dict[str, Any]:
+    """Apply ``change`` to the round-trip document of ``path`` and write it back atomically.
+
+    Comments, key order, quoting and the layout of untouched keys survive. The
+    new text must validate; ``expected_digest`` (from an earlier read) makes the
+    edit refuse if the file changed on disk in between. Returns the new record.
+    """
+    import io
+
+    shown = str(path)
+    with write_lock(root):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ConflictError(f"the file is gone: {shown}") from None
+        if expected_digest is not None and digest_of(data) != expected_digest:
+            raise ConflictError(
+                "the file changed on disk since it was read; nothing was written",
+                path=shown,
+                hint="run the command again",
+            )
+        text = data.decode("utf-8-sig")
+        rt = _round_trip()
+        _detect_indent(text, rt)
+        doc = rt.load(text)
+        change(doc)
+        out = io.StringIO()
+        rt.dump(doc, out)
+        new_text = out.getvalue()
+        loaded = load_file(path, shown, schema, data=new_text.encode("utf-8"))
+        errors = [p for p in loaded.problems if p.severity == "error"]
+        if errors or loaded.record is None:
+            first = errors[0] if errors else Problem("the edited record is invalid")
+            raise RecordError(
+                f"the change would make the record invalid: {first.message}; nothing was written",
+                path=shown,
+                line=first.line,
+                field=first.field,
+            )
+        atomic_write(path, new_text)
+        return loaded.record
+
+
+def write_new(path: Path, root: Path, text: str) -> None:
+    """Create a record file that must not exist yet (atomically, under the write lock)."""
+    with write_lock(root):
+        if path.exists():
+            raise ConflictError(f"a file already exists at {path}", path=str(path))
+        atomic_write(path, text)

@@ -1,0 +1,215 @@
+"""Files -> store: the incremental sync (the only module that knows both, SPEC §1).
+
+Every entry file is stat'ed; only files whose mtime or size differ from what the
+index saw are read, and a content hash confirms a real change. Files that are
+gone drop their records. All of it happens in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lessons.config import Config
+from lessons.entries import Loaded, line_map, load_file
+from lessons.model import Problem, Schema
+from lessons.store.base import Store
+
+# Below this many files, starting worker processes costs more than it saves.
+PARALLEL_FROM = 400
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, counted in files."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    rebuilt: bool = False
+    records: int = 0
+    skipped: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def nothing(self) -> bool:
+        """True when the index was already up to date."""
+        return not (self.added or self.changed or self.removed)
+
+
+def scan(root: Path, entries: Path) -> dict[str, tuple[int, int]]:
+    """``entries/...yaml`` path (relative to root, POSIX) -> (mtime_ns, size), any depth."""
+    found: dict[str, tuple[int, int]] = {}
+    if not entries.is_dir():
+        return found
+    prefix = entries.relative_to(root).as_posix() + "/"
+    stack = [(entries, prefix)]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            items = list(os.scandir(folder))
+        except OSError:
+            continue
+        for item in items:
+            # Hidden names include the temporary files of atomic writes.
+            if item.name.startswith("."):
+                continue
+            try:
+                if item.is_dir(follow_symlinks=False):
+                    stack.append((Path(item.path), f"{rel}{item.name}/"))
+                elif item.name.endswith((".yaml", ".yml")) and item.is_file():
+                    st = item.stat()
+                    found[rel + item.name] = (st.st_mtime_ns, st.st_size)
+            except OSError:
+                continue
+    return found
+
+
+_worker_schema: Schema | None = None
+_worker_root: Path | None = None
+
+
+def _init_worker(schema: Schema, root: Path) -> None:
+    global _worker_schema, _worker_root
+    _worker_schema, _worker_root = schema, root
+
+
+def _load_one(rel: str) -> Loaded:
+    assert _worker_schema is not None and _worker_root is not None
+    return load_file(_worker_root / rel, rel, _worker_schema)
+
+
+def load_many(
+    root: Path, schema: Schema, paths: Sequence[str], progress: Progress | None
+) -> list[Loaded]:
+    """Read and validate files, in worker processes when there are many."""
+    total = len(paths)
+    out: list[Loaded] = []
+    if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        for i, rel in enumerate(paths, start=1):
+            out.append(load_file(root / rel, rel, schema))
+            if progress and i % 200 == 0:
+                progress(i, total)
+    else:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        workers = min(os.cpu_count() or 2, 8)
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(schema, root)) as pool:
+            for i, loaded in enumerate(pool.imap(_load_one, paths, chunksize=64), start=1):
+                out.append(loaded)
+                if progress and i % 200 == 0:
+                    progress(i, total)
+    if progress:
+        progress(total, total)
+    return out
+
+
+def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{**p.as_dict(), "severity": p.severity} for p in problems]
+
+
+def sync(store: Store, config: Config, *, progress: Progress | None = None) -> SyncReport:
+    """Bring the store in step with the files; cheap when nothing changed."""
+    report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
+    on_disk = scan(config.root, config.entries)
+    known = store.file_states()
+    removed = sorted(p for p in known if p not in on_disk)
+    candidates = sorted(p for p, stat in on_disk.items() if p not in known or known[p][:2] != stat)
+    if not removed and not candidates:
+        return report
+    loaded = load_many(config.root, config.schema, candidates, progress)
+    with store.transaction():
+        fresh: list[Loaded] = []
+        for item in loaded:
+            seen = known.get(item.path)
+            mtime, size = on_disk[item.path]
+            if seen is not None and seen[2] == item.digest and item.digest:
+                store.touch_file(item.path, mtime, size)
+            else:
+                fresh.append(item)
+        replaced = [item.path for item in fresh if item.path in known]
+        gone = store.delete_paths(removed + replaced)
+        _insert(store, config.root, fresh, on_disk, empty=not known)
+        if gone or removed:
+            _retry_duplicates(store, config, on_disk)
+    report.removed = len(removed)
+    report.changed = len(replaced)
+    report.added = len(fresh) - len(replaced)
+    return report
+
+
+def _insert(
+    store: Store,
+    root: Path,
+    items: list[Loaded],
+    on_disk: dict[str, tuple[int, int]],
+    *,
+    empty: bool,
+) -> None:
+    """Insert loaded files; a record whose id another file already holds is refused."""
+    wanted = [item.record["id"] for item in items if item.record is not None]
+    taken: dict[str, str] = {} if empty else _owners(store, wanted)
+    good: list[tuple[dict[str, Any], str]] = []
+    for item in items:
+        mtime, size = on_disk[item.path]
+        rec = item.record
+        duplicate = False
+        problems = list(item.problems)
+        if rec is not None and rec["id"] in taken:
+            problems.insert(
+                0,
+                Problem(
+                    f"duplicate id '{rec['id']}': {taken[rec['id']]} already has it",
+                    field="id",
+                    path=item.path,
+                    line=_id_line(root / item.path),
+                ),
+            )
+            rec, duplicate = None, True
+        if rec is not None:
+            taken[rec["id"]] = item.path
+            good.append((rec, item.path))
+        store.put_file(
+            item.path,
+            mtime,
+            size,
+            item.digest,
+            rec["id"] if rec else None,
+            _problem_dicts(problems),
+            duplicate,
+        )
+    store.insert_records(good)
+
+
+def _id_line(path: Path) -> int:
+    try:
+        lines = line_map(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return lines.get(("id",), 1)
+
+
+def _owners(store: Store, ids: list[str]) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for rid, path in store.all(f"SELECT id, path FROM record WHERE id IN ({marks})", chunk):
+            owners[rid] = path
+    return owners
+
+
+def _retry_duplicates(store: Store, config: Config, on_disk: dict[str, tuple[int, int]]) -> None:
+    """Files refused as duplicates may own their id now that another record went."""
+    paths = [r[0] for r in store.all("SELECT path FROM file WHERE duplicate = ?", (True,))]
+    paths = [p for p in paths if p in on_disk]
+    if not paths:
+        return
+    reloaded = [load_file(config.root / p, p, config.schema) for p in paths]
+    store.delete_paths(paths)
+    _insert(store, config.root, reloaded, on_disk, empty=False)

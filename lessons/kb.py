@@ -1,0 +1,158 @@
+"""A knowledge base: its root, configuration and index, wired together in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lessons.config import INDEX_DIR, Config, find_root, load_config
+from lessons.errors import NotFoundError, UsageError
+from lessons.indexer import Progress, SyncReport, sync
+from lessons.store import Store, open_store
+
+
+class KnowledgeBase:
+    """The files under ``root`` and the index derived from them."""
+
+    def __init__(self, config: Config, db_url: str | None = None) -> None:
+        self.config = config
+        self.root = config.root
+        self.read_only = False
+        self.db_url = db_url or os.environ.get("LESSONS_DB") or config.index or self._default_url()
+        self._store: Store | None = None
+
+    @classmethod
+    def open(
+        cls, kb: str | None = None, db: str | None = None, cwd: Path | None = None
+    ) -> KnowledgeBase:
+        """Find the root (SPEC §1), read its configuration."""
+        root = find_root(kb, cwd)
+        return cls(load_config(root), db)
+
+    def _default_url(self) -> str:
+        index_dir = self.root / INDEX_DIR
+        writable = os.access(index_dir if index_dir.exists() else self.root, os.W_OK)
+        if writable:
+            return self.config.default_db_url()
+        # A read-only knowledge base still answers, from an index kept elsewhere.
+        self.read_only = True
+        key = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        folder = Path(tempfile.gettempdir()) / f"lessons-index-{os.getuid()}-{key}"
+        return f"sqlite:///{folder / 'index.db'}"
+
+    @property
+    def store(self) -> Store:
+        """The open index (opened on first use)."""
+        if self._store is None:
+            self._store = open_store(self.db_url)
+        return self._store
+
+    def close(self) -> None:
+        """Close the index."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def sync(self, progress: Progress | None = None) -> SyncReport:
+        """Bring the index up to date; a corrupt index file is rebuilt on the way."""
+        try:
+            report = sync(self.store, self.config, progress=progress)
+        except sqlite3.DatabaseError:
+            if not self.db_url.startswith("sqlite:///"):
+                raise
+            report = self._rebuild_sqlite(progress)
+        report.skipped = self.store.skipped_files()
+        report.records = self.store.count()
+        return report
+
+    def rebuild(self, progress: Progress | None = None) -> SyncReport:
+        """Throw the index away and build it again from the files."""
+        if self.db_url.startswith("sqlite:///"):
+            report = self._rebuild_sqlite(progress)
+        else:
+            self.store.create_schema()
+            report = sync(self.store, self.config, progress=progress)
+        report.rebuilt = True
+        report.skipped = self.store.skipped_files()
+        report.records = self.store.count()
+        return report
+
+    def _rebuild_sqlite(self, progress: Progress | None) -> SyncReport:
+        from lessons.store.sqlite import remove_sqlite
+
+        self.close()
+        remove_sqlite(Path(self.db_url.removeprefix("sqlite:///")))
+        report = sync(self.store, self.config, progress=progress)
+        report.rebuilt = True
+        return report
+
+    # --- ids -------------------------------------------------------------------
+
+    def resolve(self, ref: str) -> str:
+        """The id ``ref`` names: itself, or the one id it is a prefix of."""
+        ref = ref.strip()
+        store = self.store
+        if store.get(ref) is not None:
+            return ref
+        matches = store.ids_with_prefix(ref) if ref else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5]) + (" …" if len(matches) > 5 else "")
+            raise UsageError(
+                f"'{ref}' is the start of more than one id: {shown}",
+                hint="type more of the id",
+            )
+        raise NotFoundError(f"no record with id '{ref}'", hint=self._closest_hint(ref))
+
+    def _closest_hint(self, ref: str) -> str | None:
+        from rapidfuzz import fuzz, process
+
+        pairs = self.store.id_titles()
+        if not pairs:
+            return "the knowledge base is empty"
+        choices = {rid: f"{rid} {title}" for rid, title in pairs}
+        found = process.extract(ref, choices, scorer=fuzz.WRatio, limit=3, score_cutoff=50)
+        if not found:
+            return "`lessons list` shows every id"
+        titles = dict(pairs)
+        lines = [f"{key}  ({titles[key]})" for _, _, key in found]
+        return "closest: " + "; ".join(lines)
+
+    def get(self, ref: str) -> dict[str, Any]:
+        """The whole record ``ref`` names (prefixes allowed)."""
+        rec = self.store.get(self.resolve(ref))
+        assert rec is not None
+        return rec
+
+    def path_of(self, rec: dict[str, Any]) -> Path:
+        """The file of an indexed record."""
+        return self.root / rec["path"]
+
+
+def init_kb(path: Path, name: str | None = None) -> list[Path]:
+    """Create ``lessons.yaml``, ``entries/`` and a ``.gitignore``; return what was created."""
+    from lessons.config import CONFIG_NAME, DEFAULT_CONFIG, ENTRIES_DIR
+    from lessons.entries import atomic_write
+
+    path.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    config = path / CONFIG_NAME
+    if not config.exists():
+        atomic_write(config, DEFAULT_CONFIG.format(name=name or path.resolve().name))
+        created.append(config)
+    entries = path / ENTRIES_DIR
+    if not entries.exists():
+        entries.mkdir()
+        created.append(entries)
+    ignore = path / ".gitignore"
+    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+    if f"{INDEX_DIR}/" not in lines and INDEX_DIR not in lines:
+        text = "\n".join([*lines, f"{INDEX_DIR}/"]) + "\n"
+        atomic_write(ignore, text)
+        created.append(ignore)
+    return created

@@ -1,0 +1,401 @@
+"""The index store: one class over a DB-API connection, one subclass per engine.
+
+The tables are the SQLModel models of ``store/models.py`` and are created from
+them. Reads and the incremental sync go through plain DB-API SQL: importing
+SQLAlchemy and SQLModel costs about 0.35 s, more than a whole search may take,
+so the hot path never pays for it (SPEC §9, issue 8). The schema is made with
+SQLModel only when an index is created or rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from lessons.filters import Filters
+from lessons.model import IMPACT_RANK, STANDARD_KEYS
+from lessons.store.schema import (
+    ACTION_COLUMNS,
+    FILE_COLUMNS,
+    LINK_COLUMNS,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    TAG_COLUMNS,
+)
+
+SORTS = ("date", "title", "impact", "id")
+
+
+class Store:
+    """The index: files seen, records, tags, links and actions, plus the queries over them."""
+
+    param = "?"
+    url: str
+
+    def __init__(self, url: str, conn: Any) -> None:
+        self.url = url
+        self.conn = conn
+
+    # --- plumbing --------------------------------------------------------------
+
+    def sql(self, query: str) -> str:
+        """The query in this engine's parameter style."""
+        return query if self.param == "?" else query.replace("?", self.param)
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement and return its cursor."""
+        cur = self.conn.cursor()
+        cur.execute(self.sql(query), tuple(params))
+        return cur
+
+    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for many rows."""
+        cur = self.conn.cursor()
+        cur.executemany(self.sql(query), list(rows))
+
+    def all(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of a query."""
+        return list(self.execute(query, params).fetchall())
+
+    def one(self, query: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of a query, or None."""
+        return self.execute(query, params).fetchone()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: everything in it lands, or nothing does."""
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.commit()
+
+    def begin(self) -> None:
+        """Start a write transaction (engines override to take the write lock first)."""
+
+    # --- schema ----------------------------------------------------------------
+
+    def schema_version(self) -> int | None:
+        """The version the index was built with, or None for an empty store."""
+        raise NotImplementedError
+
+    def create_schema(self) -> None:
+        """Drop whatever is there and create the tables afresh."""
+        raise NotImplementedError
+
+    def get_meta(self, key: str) -> str | None:
+        """A value of the meta table."""
+        row = self.one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value of the meta table."""
+        self.execute("DELETE FROM meta WHERE key = ?", (key,))
+        self.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def ensure_schema(self, fingerprint: str) -> bool:
+        """Make the store current; True when it was (re)created and must be filled."""
+        fresh = self.schema_version() != SCHEMA_VERSION
+        if not fresh and self.get_meta("config") != fingerprint:
+            fresh = True
+        if fresh:
+            self.create_schema()
+            with self.transaction():
+                self.set_meta("config", fingerprint)
+        return fresh
+
+    # --- writing (used by the indexer) -----------------------------------------
+
+    def file_states(self) -> dict[str, tuple[int, int, str, bool]]:
+        """path -> (mtime_ns, size, digest, duplicate) for every file indexed."""
+        rows = self.all("SELECT path, mtime_ns, size, digest, duplicate FROM file")
+        return {r[0]: (r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+    def delete_paths(self, paths: Sequence[str]) -> int:
+        """Forget files and their records; return how many records went."""
+        gone = 0
+        for chunk in _chunks(paths, 500):
+            marks = ",".join("?" * len(chunk))
+            ids = [r[0] for r in self.all(f"SELECT id FROM record WHERE path IN ({marks})", chunk)]
+            for table, col in (("tag", "record_id"), ("link", "src"), ("action", "record_id")):
+                for id_chunk in _chunks(ids, 500):
+                    id_marks = ",".join("?" * len(id_chunk))
+                    self.execute(f"DELETE FROM {table} WHERE {col} IN ({id_marks})", id_chunk)
+            self.execute(f"DELETE FROM record WHERE path IN ({marks})", chunk)
+            self.execute(f"DELETE FROM file WHERE path IN ({marks})", chunk)
+            gone += len(ids)
+        return gone
+
+    def put_file(
+        self,
+        path: str,
+        mtime_ns: int,
+        size: int,
+        digest: str,
+        record_id: str | None,
+        problems: list[dict[str, Any]],
+        duplicate: bool = False,
+    ) -> None:
+        """Record what was seen of one file."""
+        self.execute("DELETE FROM file WHERE path = ?", (path,))
+        cols = ",".join(FILE_COLUMNS)
+        self.execute(
+            f"INSERT INTO file ({cols}) VALUES ({','.join('?' * len(FILE_COLUMNS))})",
+            (
+                path,
+                mtime_ns,
+                size,
+                digest,
+                record_id,
+                json.dumps(problems) if problems else None,
+                duplicate,
+            ),
+        )
+
+    def touch_file(self, path: str, mtime_ns: int, size: int) -> None:
+        """The file's stat changed but not its content."""
+        self.execute(
+            "UPDATE file SET mtime_ns = ?, size = ? WHERE path = ?", (mtime_ns, size, path)
+        )
+
+    def owner_of(self, record_id: str) -> str | None:
+        """The path of the file that holds ``record_id`` in the index."""
+        row = self.one("SELECT path FROM record WHERE id = ?", (record_id,))
+        return row[0] if row else None
+
+    def insert_records(self, items: Sequence[tuple[dict[str, Any], str]]) -> None:
+        """Insert valid records (ids known to be free) with their tags, links, actions."""
+        if not items:
+            return
+        rec_rows, tag_rows, link_rows, action_rows = [], [], [], []
+        for rec, path in items:
+            rec_rows.append(record_row(rec, path))
+            rid = rec["id"]
+            tag_rows += [(rid, t) for t in rec["tags"]]
+            link_rows += [
+                (rid, link["to"], link["rel"], link.get("note"), i)
+                for i, link in enumerate(rec["links"])
+            ]
+            action_rows += [
+                (rid, i, a["do"], a.get("owner"), a.get("due"), a["status"])
+                for i, a in enumerate(rec["actions"])
+            ]
+        for table, cols, rows in (
+            ("record", RECORD_COLUMNS, rec_rows),
+            ("tag", TAG_COLUMNS, tag_rows),
+            ("link", LINK_COLUMNS, link_rows),
+            ("action", ACTION_COLUMNS, action_rows),
+        ):
+            if rows:
+                marks = ",".join("?" * len(cols))
+                self.executemany(f"INSERT INTO {table} ({','.join(cols)}) VALUES ({marks})", rows)
+
+    # --- reading ---------------------------------------------------------------
+
+    def where(self, filters: Filters, alias: str = "r") -> tuple[str, list[Any]]:
+        """The SQL condition and parameters that select ``filters``."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        a = alias
+        for col in ("kind", "stage", "impact", "status"):
+            value = getattr(filters, col)
+            if value:
+                clauses.append(f"{a}.{col} = ?")
+                params.append(value)
+        for col in ("campaign", "team"):
+            value = getattr(filters, col)
+            if value:
+                clauses.append(f"lower({a}.{col}) = lower(?)")
+                params.append(value)
+        for tag in filters.tags:
+            clauses.append(f"EXISTS (SELECT 1 FROM tag t WHERE t.record_id = {a}.id AND t.tag = ?)")
+            params.append(tag)
+        if filters.since:
+            clauses.append(f"{a}.date >= ?")
+            params.append(filters.since)
+        if filters.until:
+            clauses.append(f"{a}.date <= ?")
+            params.append(filters.until)
+        if filters.linked_to:
+            clauses.append(
+                f"({a}.id IN (SELECT dst FROM link WHERE src = ?)"
+                f" OR {a}.id IN (SELECT src FROM link WHERE dst = ?))"
+            )
+            params += [filters.linked_to, filters.linked_to]
+        if filters.orphans:
+            clauses.append(
+                f"NOT EXISTS (SELECT 1 FROM link l WHERE l.src = {a}.id)"
+                f" AND NOT EXISTS (SELECT 1 FROM link l WHERE l.dst = {a}.id)"
+            )
+        return (" AND ".join(clauses) or "1=1"), params
+
+    def select(
+        self,
+        filters: Filters,
+        *,
+        sort: str = "date",
+        limit: int | None = None,
+        columns: str = "r.id, r.title, r.kind, r.date, r.tags_text, r.path, r.impact",
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Records matching ``filters``: (total before the limit, rows as dicts)."""
+        cond, params = self.where(filters)
+        total = self.one(f"SELECT count(*) FROM record r WHERE {cond}", params)[0]
+        order = {
+            "date": "r.date IS NULL, r.date DESC, r.id",
+            "title": "lower(r.title), r.id",
+            "impact": "r.impact_rank DESC, r.date IS NULL, r.date DESC, r.id",
+            "id": "r.id",
+        }[sort]
+        query = f"SELECT {columns} FROM record r WHERE {cond} ORDER BY {order}"
+        if limit is not None:
+            query += f" LIMIT {int(limit)}"
+        cur = self.execute(query, params)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        for row in rows:
+            if "tags_text" in row:
+                row["tags"] = row.pop("tags_text").split()
+        return total, rows
+
+    def records(self, filters: Filters, sort: str = "date") -> list[dict[str, Any]]:
+        """Whole records (as in YAML, plus ``path``) matching ``filters``."""
+        _, rows = self.select(filters, sort=sort, columns="r.data, r.path")
+        out = []
+        for row in rows:
+            rec = json.loads(row["data"])
+            rec["path"] = row["path"]
+            out.append(rec)
+        return out
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        """One whole record with its ``path``, or None."""
+        row = self.one("SELECT data, path FROM record WHERE id = ?", (record_id,))
+        if row is None:
+            return None
+        rec: dict[str, Any] = json.loads(row[0])
+        rec["path"] = row[1]
+        return rec
+
+    def ids_with_prefix(self, prefix: str, limit: int = 20) -> list[str]:
+        """Ids starting with ``prefix`` (the ``LIKE`` wildcards escaped)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.all(
+            f"SELECT id FROM record WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT {int(limit)}",
+            (escaped + "%",),
+        )
+        return [r[0] for r in rows]
+
+    def id_titles(self) -> list[tuple[str, str]]:
+        """(id, title) of every record."""
+        return [(r[0], r[1]) for r in self.all("SELECT id, title FROM record ORDER BY id")]
+
+    def titles(self, ids: Iterable[str]) -> dict[str, str]:
+        """id -> title for the ids that exist."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for rid, title in self.all(
+                f"SELECT id, title FROM record WHERE id IN ({marks})", chunk
+            ):
+                out[rid] = title
+        return out
+
+    def backlinks(self, record_id: str) -> list[dict[str, Any]]:
+        """Links pointing at ``record_id``: from, rel, note, title of the source."""
+        rows = self.all(
+            "SELECT l.src, l.rel, l.note, r.title FROM link l JOIN record r ON r.id = l.src"
+            " WHERE l.dst = ? ORDER BY l.rel, l.src",
+            (record_id,),
+        )
+        return [{"from": r[0], "rel": r[1], "note": r[2], "title": r[3]} for r in rows]
+
+    def all_links(self) -> list[tuple[str, str, str, str | None, int]]:
+        """Every link: (src, dst, rel, note, seq)."""
+        return [tuple(r) for r in self.all("SELECT src, dst, rel, note, seq FROM link")]
+
+    def file_problems(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(path, problems) of every file with errors or warnings, by path."""
+        rows = self.all("SELECT path, problems FROM file WHERE problems IS NOT NULL ORDER BY path")
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def skipped_files(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, first error) of every file left out of the index, by path."""
+        rows = self.all("SELECT path, problems FROM file WHERE record_id IS NULL ORDER BY path")
+        out = []
+        for path, problems in rows:
+            errors = [p for p in json.loads(problems or "[]") if p.get("severity") == "error"]
+            out.append((path, errors[0] if errors else {"message": "invalid", "line": None}))
+        return out
+
+    def actions(self) -> list[dict[str, Any]]:
+        """Every action with its record's id and title."""
+        rows = self.all(
+            "SELECT a.record_id, r.title, a.seq, a.do, a.owner, a.due, a.status"
+            " FROM action a JOIN record r ON r.id = a.record_id"
+            " ORDER BY a.due IS NULL, a.due, a.record_id, a.seq"
+        )
+        keys = ("id", "title", "seq", "do", "owner", "due", "status")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def counts(self, column: str, filters: Filters | None = None) -> list[tuple[str, int]]:
+        """(value, count) of a record column, most frequent first."""
+        cond, params = self.where(filters or Filters())
+        expr = {"month": "substr(r.date, 1, 7)"}.get(column, f"r.{column}")
+        rows = self.all(
+            f"SELECT {expr} AS v, count(*) AS n FROM record r WHERE {cond} AND {expr} IS NOT NULL"
+            f" GROUP BY v ORDER BY n DESC, v",
+            params,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def tag_counts(self, filters: Filters | None = None) -> list[tuple[str, int]]:
+        """(tag, count), most used first."""
+        cond, params = self.where(filters or Filters())
+        rows = self.all(
+            f"SELECT t.tag, count(*) AS n FROM tag t JOIN record r ON r.id = t.record_id"
+            f" WHERE {cond} GROUP BY t.tag ORDER BY n DESC, t.tag",
+            params,
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def count(self) -> int:
+        """How many records the index holds."""
+        return int(self.one("SELECT count(*) FROM record")[0])
+
+
+def record_row(rec: dict[str, Any], path: str) -> tuple[Any, ...]:
+    """The ``record`` table row of a normalised record."""
+    body_parts = [rec.get(k) for k in ("expected", "why", "response", "evidence")]
+    # Custom text and list fields are searchable too.
+    for key, value in rec.items():
+        if key in STANDARD_KEYS:
+            continue
+        if isinstance(value, str):
+            body_parts.append(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            body_parts.append(" ".join(value))
+    values = {
+        **{k: rec.get(k) for k in RECORD_COLUMNS if k in rec},
+        "path": path,
+        "recommendations": "\n".join(rec.get("recommendations") or []) or None,
+        "impact_rank": IMPACT_RANK.get(rec.get("impact") or "", 0),
+        "tags_text": " ".join(rec.get("tags") or []),
+        "body": "\n".join(p for p in body_parts if p),
+        "data": json.dumps(rec, ensure_ascii=False),
+    }
+    return tuple(values.get(c) for c in RECORD_COLUMNS)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

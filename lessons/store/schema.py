@@ -1,0 +1,47 @@
+"""What the DB-API adapters need to know of the schema, without importing SQLModel.
+
+``store/models.py`` is the definition; ``tests/test_store.py`` checks these
+column lists against it, so the two cannot drift apart.
+"""
+
+# Bump when a table, column or the FTS layout changes: the index rebuilds itself.
+SCHEMA_VERSION = 1
+
+RECORD_COLUMNS = (
+    "id",
+    "path",
+    "title",
+    "kind",
+    "date",
+    "summary",
+    "lesson",
+    "recommendations",
+    "impact",
+    "impact_rank",
+    "campaign",
+    "team",
+    "stage",
+    "visibility",
+    "status",
+    "recorded",
+    "tags_text",
+    "body",
+    "data",
+)
+FILE_COLUMNS = ("path", "mtime_ns", "size", "digest", "record_id", "problems", "duplicate")
+TAG_COLUMNS = ("record_id", "tag")
+LINK_COLUMNS = ("src", "dst", "rel", "note", "seq")
+ACTION_COLUMNS = ("record_id", "seq", "do", "owner", "due", "status")
+
+# The full-text columns, in the order of the FTS table (bm25() weights follow it).
+FTS_COLUMNS = (
+    "title",
+    "tags_text",
+    "lesson",
+    "recommendations",
+    "summary",
+    "campaign",
+    "team",
+    "body",
+)
+TABLES = ("record", "file", "tag", "link", "action", "meta")
