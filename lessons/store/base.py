@@ -340,7 +340,7 @@ class Store:
     def actions(self) -> list[dict[str, Any]]:
         """Every action with its record's id and title."""
         rows = self.all(
-            "SELECT a.record_id, r.title, a.seq, a.do, a.owner, a.due, a.status"
+            "SELECT a.record_id, r.title, a.seq, a.task, a.owner, a.due, a.status"
             " FROM action a JOIN record r ON r.id = a.record_id"
             " ORDER BY a.due IS NULL, a.due, a.record_id, a.seq"
         )

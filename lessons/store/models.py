@@ -91,7 +91,8 @@ class ActionRow(SQLModel, table=True):
 
     record_id: str = Field(sa_column=Column(Text, primary_key=True))
     seq: int = Field(primary_key=True)
-    do: str = Field(sa_column=Column(Text, nullable=False))
+    # The record calls it `do`, a reserved word in PostgreSQL.
+    task: str = Field(sa_column=Column(Text, nullable=False))
     owner: str | None = Field(default=None, sa_column=Column(Text))
     due: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(sa_column=Column(Text, nullable=False))

@@ -5,7 +5,7 @@ column lists against it, so the two cannot drift apart.
 """
 
 # Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RECORD_COLUMNS = (
     "id",
@@ -31,7 +31,7 @@ RECORD_COLUMNS = (
 FILE_COLUMNS = ("path", "mtime_ns", "size", "digest", "record_id", "problems", "duplicate")
 TAG_COLUMNS = ("record_id", "tag")
 LINK_COLUMNS = ("src", "dst", "rel", "note", "seq")
-ACTION_COLUMNS = ("record_id", "seq", "do", "owner", "due", "status")
+ACTION_COLUMNS = ("record_id", "seq", "task", "owner", "due", "status")
 
 # The full-text columns, in the order of the FTS table (bm25() weights follow it).
 FTS_COLUMNS = (

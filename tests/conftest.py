@@ -1,0 +1,98 @@
+"""Shared fixtures: real knowledge bases in temporary folders, and a CLI runner."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lessons.cli.app import STATE, State
+from lessons.cli.root import app
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+@dataclass
+class Result:
+    """What one CLI run printed and returned."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def record_text(rid: str, **fields: object) -> str:
+    """The YAML of a minimal valid record, with ``fields`` added or overriding."""
+    data: dict[str, object] = {
+        "id": rid,
+        "title": f"Title of {rid}",
+        "kind": "mistake",
+        "date": "2024-05-01",
+        "summary": f"What happened in {rid}.",
+        "lesson": f"What {rid} taught us.",
+    }
+    data.update(fields)
+    import yaml
+
+    return yaml.safe_dump(
+        {k: v for k, v in data.items() if v is not None}, sort_keys=False, allow_unicode=True
+    )
+
+
+class KB:
+    """A knowledge base in a temporary folder, driven through the real CLI."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries = root / "entries"
+        self.entries.mkdir(parents=True, exist_ok=True)
+
+    def write(self, name: str, text: str) -> Path:
+        """Write an entry file as given (dedented)."""
+        path = self.entries / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def add(self, rid: str, **fields: object) -> Path:
+        """Write a valid record ``<rid>.yaml``."""
+        return self.write(f"{rid}.yaml", record_text(rid, **fields))
+
+    def config(self, text: str) -> None:
+        """Write ``lessons.yaml``."""
+        (self.root / "lessons.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def run(self, *args: str, input: str | None = None) -> Result:
+        """Run ``lessons --kb ROOT ARGS…`` in-process and capture its output."""
+        STATE.__dict__.update(State().__dict__)
+        runner = CliRunner()
+        res = runner.invoke(app, ["--kb", str(self.root), *args], input=input)
+        if res.exception and not isinstance(res.exception, SystemExit):
+            raise res.exception
+        return Result(res.exit_code, res.stdout, res.stderr)
+
+
+@pytest.fixture
+def kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KB:
+    """An empty knowledge base (``entries/`` only) in a temporary folder."""
+    monkeypatch.delenv("LESSONS_KB", raising=False)
+    monkeypatch.delenv("LESSONS_DB", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    return KB(tmp_path / "kb")
+
+
+@pytest.fixture
+def make_kb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], KB]:
+    """A factory of further knowledge bases (for import/export round trips)."""
+    monkeypatch.delenv("LESSONS_KB", raising=False)
+    monkeypatch.delenv("LESSONS_DB", raising=False)
+
+    def make(name: str) -> KB:
+        return KB(tmp_path / name)
+
+    return make
