@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,7 +278,8 @@ def _round_trip() -> Any:
 
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
-    rt.width = 88
+    # Never re-wrap: a long line the user wrote must come back as it was.
+    rt.width = 1 << 30
     rt.indent(mapping=2, sequence=4, offset=2)
     return rt
 
@@ -295,6 +296,19 @@ def _detect_indent(text: str, rt: Any) -> None:
         if stripped.startswith("- "):
             rt.indent(mapping=2, sequence=2, offset=0)
             return
+
+
+def _document_start(text: str) -> str | None:
+    """The lines up to and including an opening ``---``, or None when there is none.
+
+    ruamel drops the marker unless told, and the comments above it always.
+    """
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return "".join(lines[: i + 1]) if stripped.startswith("---") else None
+    return None
 
 
 def edit_file(
@@ -328,11 +342,15 @@ def edit_file(
         text = data.decode("utf-8-sig")
         rt = _round_trip()
         _detect_indent(text, rt)
+        start = _document_start(text)
+        rt.explicit_start = start is not None
         doc = rt.load(text)
         change(doc)
         out = io.StringIO()
         rt.dump(doc, out)
         new_text = out.getvalue()
+        if start is not None and start.strip() != "---" and new_text.startswith("---"):
+            new_text = start + new_text.split("\n", 1)[1]
         loaded = load_file(path, shown, schema, data=new_text.encode("utf-8"))
         errors = [p for p in loaded.problems if p.severity == "error"]
         if errors or loaded.record is None:
@@ -347,9 +365,229 @@ def edit_file(
         return loaded.record
 
 
+def replace_file(
+    path: Path, root: Path, schema: Schema, text: str, *, expected_digest: str
+) -> Loaded:
+    """Write ``text`` over ``path`` (atomically, under the write lock) if it is a valid record
+    and the file still holds what was read (``expected_digest``); else raise, writing nothing."""
+    shown = str(path)
+    with write_lock(root):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ConflictError(f"the file is gone: {shown}") from None
+        if digest_of(data) != expected_digest:
+            raise ConflictError(
+                "the file changed on disk since it was read; nothing was written",
+                path=shown,
+                hint="run the command again",
+            )
+        loaded = load_file(path, shown, schema, data=text.encode("utf-8"))
+        errors = [p for p in loaded.problems if p.severity == "error"]
+        if errors or loaded.record is None:
+            first = errors[0] if errors else Problem("the record is invalid")
+            raise RecordError(
+                f"{first.message}; nothing was written",
+                path=shown,
+                line=first.line,
+                field=first.field,
+            )
+        atomic_write(path, text)
+        return loaded
+
+
 def write_new(path: Path, root: Path, text: str) -> None:
     """Create a record file that must not exist yet (atomically, under the write lock)."""
     with write_lock(root):
         if path.exists():
             raise ConflictError(f"a file already exists at {path}", path=str(path))
         atomic_write(path, text)
+
+
+# --- keeping comments in place when a list or a mapping changes ------------------
+#
+# ruamel.yaml hangs the comment lines that follow a value on that value: the
+# end-of-line comment and every full-line comment up to the next key or item. So
+# appending after the last item, or inserting a key after another, would put the
+# new element below comments that belong to what comes next. These helpers move
+# such trailing comment lines along, so they stay above what they were above.
+
+
+def _split_comment(token: Any, own_line: int | None) -> tuple[str | None, str]:
+    """(end-of-line comment of the element, the full-line comments that follow it)."""
+    value = token.value
+    if value.startswith("\n"):
+        return None, value[1:]
+    mark = getattr(token, "start_mark", None)
+    if mark is not None and own_line is not None and mark.line == own_line:
+        first, _, rest = value.partition("\n")
+        return first + "\n", rest
+    return None, value
+
+
+def _comment_token(value: str, column: int = 0) -> Any:
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    return CommentToken(value, CommentMark(column), None)
+
+
+def _item_line(seq: Any, index: int) -> int | None:
+    try:
+        return int(seq.lc.item(index)[0])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def _key_line(doc: Any, key: Any) -> int | None:
+    try:
+        return int(doc.lc.value(key)[0])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def _take_tail(slots: Any, pos: int, own_line: int | None) -> str:
+    """Cut the trailing full-line comments off ``slots[pos]``; keep its end-of-line part."""
+    token = slots[pos] if slots and len(slots) > pos else None
+    if token is None:
+        return ""
+    eol, tail = _split_comment(token, own_line)
+    if eol is None:
+        slots[pos] = None
+    else:
+        slots[pos] = _comment_token(eol, token.column)
+    return tail
+
+
+def _give_tail(slots: Any, pos: int, tail: str) -> None:
+    """Hang ``tail`` (full-line comments) after the element owning ``slots``."""
+    if not tail:
+        return
+    token = slots[pos]
+    if token is None:
+        slots[pos] = _comment_token("\n" + tail)
+    else:
+        token.value = token.value + tail
+
+
+def seq_append(seq: Any, value: Any) -> None:
+    """Append to a round-trip list; comments below its last item stay below the new one."""
+    n = len(seq)
+    tail = ""
+    if n and not seq.fa.flow_style() and n - 1 in seq.ca.items:
+        tail = _take_tail(seq.ca.items[n - 1], 0, _item_line(seq, n - 1))
+    seq.append(value)
+    if tail:
+        seq.ca.items[n] = [None, None, None, None]
+        _give_tail(seq.ca.items[n], 0, tail)
+
+
+def seq_remove(seq: Any, index: int) -> str:
+    """Remove one item of a round-trip list; its end-of-line comment goes with it, the
+    full-line comments below it stay in place. Returns comments left with nowhere to
+    hang (the list is now empty): the caller may pass them to ``hang_comments``."""
+    tail = ""
+    items = seq.ca.items
+    if index in items:
+        tail = _take_tail(items[index], 0, _item_line(seq, index))
+    # ruamel keys item comments by position: shift the later ones up by one.
+    shifted = {i - 1 if i > index else i: v for i, v in items.items() if i != index}
+    del seq[index]
+    items.clear()
+    items.update(shifted)
+    if not tail:
+        return ""
+    if index > 0:
+        items.setdefault(index - 1, [None, None, None, None])
+        _give_tail(items[index - 1], 0, tail)
+        return ""
+    if len(seq):
+        # Comments between the first and second item: above the new first item.
+        if seq.ca.comment is None:
+            seq.ca.comment = [None, []]
+        if seq.ca.comment[1] is None:
+            seq.ca.comment[1] = []
+        seq.ca.comment[1].append(_comment_token(tail))
+        return ""
+    return tail
+
+
+def hang_comments(doc: Any, key: str, comments: str) -> None:
+    """Put full-line ``comments`` right after ``key``'s value in a round-trip mapping."""
+    if comments:
+        slots = doc.ca.items.setdefault(key, [None, None, None, None])
+        _give_tail(slots, 2, comments)
+
+
+def map_insert(doc: Any, key: str, value: Any, order: Sequence[str]) -> None:
+    """Add ``key`` to a round-trip mapping at its place in ``order`` (after the last key
+    before it); comments that stood below that key stay below the new one."""
+    keys = list(doc)
+    rank = {k: i for i, k in enumerate(order)}
+    mine = rank.get(key, len(order))
+    pos = 0
+    for i, k in enumerate(keys):
+        if rank.get(k, len(order)) < mine:
+            pos = i + 1
+    tail = ""
+    if pos > 0:
+        prev = keys[pos - 1]
+        slots = doc.ca.items.get(prev)
+        prev_value = doc[prev]
+        if slots is not None:
+            tail = _take_tail(slots, 2, _key_line(doc, prev))
+        elif hasattr(prev_value, "ca"):
+            tail = _take_nested_tail(prev_value)
+    doc.insert(pos, key, value)
+    hang_comments(doc, key, tail)
+
+
+def _take_nested_tail(node: Any) -> str:
+    """The trailing comments of a block list or mapping hang on its last element."""
+    if not len(node) or (hasattr(node, "fa") and node.fa.flow_style()):
+        return ""
+    comments: Any = node.ca
+    if isinstance(node, list):
+        last = len(node) - 1
+        child = node[last]
+        if last in comments.items:
+            return _take_tail(comments.items[last], 0, _item_line(node, last))
+        return _take_nested_tail(child) if hasattr(child, "ca") else ""
+    last_key = list(node)[-1]
+    if last_key in comments.items:
+        return _take_tail(comments.items[last_key], 2, _key_line(node, last_key))
+    child = node[last_key]
+    return _take_nested_tail(child) if hasattr(child, "ca") else ""
+
+
+def empty_list(doc: Any, key: str) -> None:
+    """Make ``doc[key]`` an empty flow list ``[]``; the end-of-line comments of its items
+    go with them, every full-line comment stays below the key."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = doc[key]
+    eol: str | None = None
+    column = 0
+    parts: list[str] = []
+    slots = doc.ca.items.get(key)
+    token = slots[2] if slots else None
+    if token is None and getattr(seq, "ca", None) is not None and seq.ca.comment:
+        token = seq.ca.comment[0]
+    if token is not None:
+        try:
+            key_line = int(doc.lc.key(key)[0])
+        except (KeyError, IndexError, TypeError, AttributeError):
+            key_line = None
+        eol, tail = _split_comment(token, key_line)
+        column = token.column
+        parts.append(tail)
+    if getattr(seq, "ca", None) is not None:
+        for index in sorted(seq.ca.items):
+            item_token = seq.ca.items[index][0]
+            if item_token is not None:
+                parts.append(_split_comment(item_token, _item_line(seq, index))[1])
+    fresh = CommentedSeq()
+    fresh.fa.set_flow_style()
+    doc[key] = fresh
+    doc.ca.items[key] = [None, None, _comment_token(eol, column) if eol else None, None]
+    hang_comments(doc, key, "".join(p.lstrip("\n") for p in parts))
