@@ -43,6 +43,7 @@ def list_(
             ("id", "kind", "date", "title", "tags"),
             [(r["id"], r["kind"], r["date"] or "", r["title"], ", ".join(r["tags"])) for r in rows],
             ("bold", "", "dim", "", "cyan"),
+            ratios=(0, 0, 0, 3, 2),
         )
         if limit is not None and total > len(rows):
             write_err(f"{len(rows)} of {total} shown (--limit)")

@@ -73,18 +73,32 @@ def print_json(data: Any) -> None:
 
 
 def table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], styles: Sequence[str] = ()
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    styles: Sequence[str] = (),
+    ratios: Sequence[int] = (),
 ) -> None:
-    """A table on a terminal, tab-separated lines (no header) when piped."""
+    """A table on a terminal, tab-separated lines (no header) when piped.
+
+    ``ratios[i]`` shares the width among wrapping columns; 0 keeps column i whole
+    on one line (ids must stay whole to be copied).
+    """
     if not is_tty():
         out = "".join("\t".join("" if c is None else str(c) for c in row) + "\n" for row in rows)
         sys.stdout.write(out)
         return
     from rich.table import Table
 
-    t = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
+    t = Table(show_edge=False, box=None, pad_edge=False, header_style="bold", expand=True)
     for i, header in enumerate(headers):
-        t.add_column(header, style=styles[i] if i < len(styles) else None, overflow="fold")
+        ratio = ratios[i] if i < len(ratios) else 1
+        t.add_column(
+            header,
+            style=styles[i] if i < len(styles) else None,
+            no_wrap=not ratio,
+            overflow="ellipsis",
+            ratio=ratio or None,
+        )
     for row in rows:
         t.add_row(*["" if c is None else str(c) for c in row])
     console().print(t)
@@ -107,25 +121,47 @@ def report_skipped(report: SyncReport) -> None:
     write_err("hint: `lessons check` lists every problem")
 
 
+# Below this many items a bar would only flash on the screen.
+PROGRESS_FROM = 200
+
+
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on a terminal, or None when stderr is not one."""
+    """A progress callback drawing a bar on a terminal, or None when stderr is not one.
+
+    The bar appears only once a long job reports in (rich loads only then).
+    """
     if not is_tty(sys.stderr):
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    state: dict[str, Any] = {}
 
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if total < PROGRESS_FROM:
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

@@ -1,0 +1,155 @@
+"""The incremental sync (SPEC §1): files are the truth, the index follows them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from conftest import KB
+
+from lessons.kb import KnowledgeBase
+from lessons.store.schema import SCHEMA_VERSION
+
+
+def open_kb(kb: KB) -> KnowledgeBase:
+    return KnowledgeBase.open(str(kb.root))
+
+
+def bump_mtime(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+def test_sync_counts_added_changed_removed(kb: KB) -> None:
+    kb.add("one")
+    kb.add("two")
+    base = open_kb(kb)
+    report = base.sync()
+    assert (report.added, report.changed, report.removed, report.records) == (2, 0, 0, 2)
+    assert base.sync().nothing
+
+    path = kb.add("one", title="A new title")
+    bump_mtime(path)
+    (kb.entries / "two.yaml").unlink()
+    kb.add("three")
+    report = base.sync()
+    assert (report.added, report.changed, report.removed) == (1, 1, 1)
+    assert base.get("one")["title"] == "A new title"
+
+
+def test_touched_file_with_same_content_is_not_a_change(kb: KB) -> None:
+    path = kb.add("one")
+    base = open_kb(kb)
+    base.sync()
+    bump_mtime(path)
+    assert base.sync().nothing
+
+
+def test_records_in_sub_folders_are_indexed_and_hidden_files_are_not(kb: KB) -> None:
+    kb.write("2024/q2/deep.yaml", "")
+    kb.add("deep", title="Deep")
+    (kb.entries / "2024" / "q2" / "deep.yaml").write_text((kb.entries / "deep.yaml").read_text())
+    (kb.entries / "deep.yaml").unlink()
+    (kb.entries / ".deep.yaml.tmp").write_text("garbage: [")
+    base = open_kb(kb)
+    base.sync()
+    assert base.get("deep")["path"] == "entries/2024/q2/deep.yaml"
+
+
+def test_broken_file_is_skipped_and_the_rest_indexed(kb: KB) -> None:
+    kb.add("good")
+    kb.write("bad.yaml", "id: bad\ntitle: [unclosed\n")
+    report = open_kb(kb).sync()
+    assert report.records == 1
+    assert [(path, p["line"]) for path, p in report.skipped] == [("entries/bad.yaml", 3)]
+
+
+def test_duplicate_id_first_path_wins_and_the_other_takes_over_when_it_goes(kb: KB) -> None:
+    kb.add("same")
+    text = (kb.entries / "same.yaml").read_text()
+    kb.write("sub/same.yaml", text)
+    base = open_kb(kb)
+    report = base.sync()
+    assert report.records == 1
+    ((path, problem),) = report.skipped
+    assert path == "entries/sub/same.yaml"
+    assert problem["message"] == "duplicate id 'same': entries/same.yaml already has it"
+    assert problem["line"] == 1
+    (kb.entries / "same.yaml").unlink()
+    report = base.sync()
+    assert report.skipped == []
+    assert base.get("same")["path"] == "entries/sub/same.yaml"
+
+
+def test_full_text_index_follows_the_records(kb: KB) -> None:
+    path = kb.add("one", summary="The certificate expired overnight.")
+    base = open_kb(kb)
+    base.sync()
+
+    def hits(word: str) -> list[str]:
+        rows = base.store.all(
+            "SELECT r.id FROM record_fts f JOIN record r ON r.pk = f.rowid"
+            " WHERE record_fts MATCH ?",
+            (word,),
+        )
+        return [r[0] for r in rows]
+
+    assert hits("certificate") == ["one"]
+    assert hits("certificates") == ["one"]  # porter stemming
+    kb.add("one", summary="The disk filled up.")
+    bump_mtime(path)
+    base.sync()
+    assert hits("certificate") == []
+    assert hits("disk") == ["one"]
+    path.unlink()
+    base.sync()
+    assert hits("disk") == []
+
+
+def test_deleted_index_is_rebuilt(kb: KB) -> None:
+    kb.add("one")
+    base = open_kb(kb)
+    base.sync()
+    base.close()
+    for f in (kb.root / ".lessons").glob("index.db*"):
+        f.unlink()
+    again = open_kb(kb)
+    assert again.sync().records == 1
+
+
+def test_garbage_index_is_rebuilt(kb: KB) -> None:
+    kb.add("one")
+    base = open_kb(kb)
+    base.sync()
+    base.close()
+    for f in (kb.root / ".lessons").glob("index.db*"):
+        f.unlink()
+    (kb.root / ".lessons" / "index.db").write_bytes(b"this is not a database" * 100)
+    again = open_kb(kb)
+    report = again.sync()
+    assert report.rebuilt and report.records == 1
+
+
+def test_schema_version_change_rebuilds(kb: KB) -> None:
+    kb.add("one")
+    base = open_kb(kb)
+    base.sync()
+    base.close()
+    conn = sqlite3.connect(kb.root / ".lessons" / "index.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 100}")
+    conn.close()
+    again = open_kb(kb)
+    report = again.sync()
+    assert report.rebuilt and report.added == 1
+
+
+def test_configuration_change_revalidates(kb: KB) -> None:
+    kb.add("one", stage="launch")
+    base = open_kb(kb)
+    assert base.sync().records == 0
+    base.close()
+    kb.config("stages: [plan, launch]\n")
+    again = open_kb(kb)
+    report = again.sync()
+    assert report.rebuilt and report.records == 1
