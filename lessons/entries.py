@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ def _line(event: Any) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+# A line indented (with spaces and "- ") deeper than the nesting limit allows.
+_DEEP_INDENT = re.compile(r"^[ -]{%d,}" % (MAX_DEPTH + 1), re.MULTILINE)
+
+
 def _may_be_hostile(text: str) -> bool:
     # Cheap tests that let ordinary records skip the event walk: aliases need '*',
     # and deep nesting needs many brackets or deep indentation.
@@ -95,7 +100,7 @@ def _may_be_hostile(text: str) -> bool:
         return True
     if text.count("[") + text.count("{") + text.count("- ") > MAX_DEPTH:
         return True
-    return any(len(line) - len(line.lstrip(" -")) > MAX_DEPTH for line in text.splitlines())
+    return _DEEP_INDENT.search(text) is not None
 
 
 def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
@@ -209,14 +214,34 @@ _BlockDumper.add_representer(str, _str_representer)
 
 def dump_record(rec: dict[str, Any], schema: Schema | None = None) -> str:
     """The YAML text of a new record file, keys in the order of SPEC §2."""
+    doc = to_document(rec, schema)
+    # Dates go out as YAML dates (2024-05-01, unquoted), as a person writes them.
+    dated = ["date", "recorded"] + [
+        f.name for f in (schema.fields if schema else ()) if f.type == "date"
+    ]
+    for key in dated:
+        if isinstance(doc.get(key), str):
+            doc[key] = _as_date(doc[key])
+    for action in doc.get("actions") or []:
+        if isinstance(action.get("due"), str):
+            action["due"] = _as_date(action["due"])
     return yaml.dump(
-        to_document(rec, schema),
+        doc,
         Dumper=_BlockDumper,
         sort_keys=False,
         allow_unicode=True,
         width=88,
         default_flow_style=False,
     )
+
+
+def _as_date(value: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -591,3 +616,76 @@ def empty_list(doc: Any, key: str) -> None:
     doc[key] = fresh
     doc.ca.items[key] = [None, None, _comment_token(eol, column) if eol else None, None]
     hang_comments(doc, key, "".join(p.lstrip("\n") for p in parts))
+
+
+def map_delete(doc: Any, key: Any) -> bool:
+    """Remove ``key`` from a round-trip mapping, keeping the comment lines below it (they
+    move up to the key before). A key with a comment on its own line is kept: False."""
+    if key not in doc:
+        return False
+    value = doc[key]
+    slots = doc.ca.items.get(key)
+    token = slots[2] if slots else None
+    if token is None and getattr(value, "ca", None) is not None and value.ca.comment:
+        token = value.ca.comment[0]
+    tail = ""
+    if token is not None:
+        eol, tail = _split_comment(token, _key_line(doc, key))
+        if eol is not None:
+            return False
+    elif hasattr(value, "ca"):
+        tail = _take_nested_tail(value)
+    keys = list(doc)
+    pos = keys.index(key)
+    del doc[key]
+    if not tail:
+        return True
+    if pos > 0:
+        prev = keys[pos - 1]
+        prev_value = doc[prev]
+        if prev not in doc.ca.items and hasattr(prev_value, "ca") and len(prev_value):
+            # A block list or mapping ends the previous key: the lines go after its end.
+            _hang_nested(prev_value, tail)
+        else:
+            hang_comments(doc, prev, tail)
+    else:
+        if doc.ca.comment is None:
+            doc.ca.comment = [None, []]
+        doc.ca.comment[1] = [*(doc.ca.comment[1] or []), _comment_token(tail)]
+    return True
+
+
+def _hang_nested(node: Any, tail: str) -> None:
+    comments: Any = node.ca
+    if isinstance(node, list):
+        last = len(node) - 1
+        if hasattr(node[last], "ca") and last not in comments.items and len(node[last]):
+            _hang_nested(node[last], tail)
+            return
+        comments.items.setdefault(last, [None, None, None, None])
+        _give_tail(comments.items[last], 0, tail)
+        return
+    last_key = list(node)[-1]
+    child = node[last_key]
+    if hasattr(child, "ca") and last_key not in comments.items and len(child):
+        _hang_nested(child, tail)
+        return
+    hang_comments(node, last_key, tail)
+
+
+def round_trip_text(text: str, change: Callable[[Any], None]) -> str:
+    """``text`` after ``change`` on its round-trip document, as ``edit_file`` would write it."""
+    import io
+
+    rt = _round_trip()
+    _detect_indent(text, rt)
+    start = _document_start(text)
+    rt.explicit_start = start is not None
+    doc = rt.load(text)
+    change(doc)
+    out = io.StringIO()
+    rt.dump(doc, out)
+    new_text = out.getvalue()
+    if start is not None and start.strip() != "---" and new_text.startswith("---"):
+        new_text = start + new_text.split("\n", 1)[1]
+    return new_text

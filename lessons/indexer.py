@@ -8,7 +8,7 @@ gone drop their records. All of it happens in one transaction.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,30 +83,31 @@ def _load_one(rel: str) -> Loaded:
     return load_file(_worker_root / rel, rel, _worker_schema)
 
 
-def load_many(
+def iter_loaded(
     root: Path, schema: Schema, paths: Sequence[str], progress: Progress | None
-) -> list[Loaded]:
-    """Read and validate files, in worker processes when there are many."""
+) -> Iterator[Loaded]:
+    """Read and validate files in order, in worker processes when there are many."""
     total = len(paths)
-    out: list[Loaded] = []
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        for i, rel in enumerate(paths, start=1):
-            out.append(load_file(root / rel, rel, schema))
-            if progress and i % 200 == 0:
-                progress(i, total)
-    else:
-        import multiprocessing
+        results: Iterable[Loaded] = (load_file(root / rel, rel, schema) for rel in paths)
+        yield from _counted(results, total, progress)
+        return
+    import multiprocessing
 
-        ctx = multiprocessing.get_context("fork")
-        workers = min(os.cpu_count() or 2, 8)
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(schema, root)) as pool:
-            for i, loaded in enumerate(pool.imap(_load_one, paths, chunksize=64), start=1):
-                out.append(loaded)
-                if progress and i % 200 == 0:
-                    progress(i, total)
+    ctx = multiprocessing.get_context("fork")
+    workers = min(os.cpu_count() or 2, 8)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(schema, root)) as pool:
+        yield from _counted(pool.imap(_load_one, paths, chunksize=64), total, progress)
+
+
+def _counted(items: Iterable[Loaded], total: int, progress: Progress | None) -> Iterator[Loaded]:
+    done = 0
+    for done, item in enumerate(items, start=1):
+        yield item
+        if progress and done % 200 == 0:
+            progress(done, total)
     if progress:
-        progress(total, total)
-    return out
+        progress(done, total)
 
 
 def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
@@ -122,7 +123,13 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     candidates = sorted(p for p, stat in on_disk.items() if p not in known or known[p][:2] != stat)
     if not removed and not candidates:
         return report
-    loaded = load_many(config.root, config.schema, candidates, progress)
+    loaded = iter_loaded(config.root, config.schema, candidates, progress)
+    if not known:
+        # An empty index: stream the files straight in (memory stays flat at 100k).
+        with store.transaction(), store.bulk():
+            _insert(store, config.root, loaded, on_disk, empty=True)
+        report.added = len(candidates)
+        return report
     with store.transaction():
         fresh: list[Loaded] = []
         for item in loaded:
@@ -134,7 +141,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
                 fresh.append(item)
         replaced = [item.path for item in fresh if item.path in known]
         gone = store.delete_paths(removed + replaced)
-        _insert(store, config.root, fresh, on_disk, empty=not known)
+        _insert(store, config.root, fresh, on_disk, empty=False)
         if gone or removed:
             _retry_duplicates(store, config, on_disk)
     report.removed = len(removed)
@@ -143,18 +150,25 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     return report
 
 
+BATCH = 500
+
+
 def _insert(
     store: Store,
     root: Path,
-    items: list[Loaded],
+    items: Iterable[Loaded],
     on_disk: dict[str, tuple[int, int]],
     *,
     empty: bool,
 ) -> None:
     """Insert loaded files; a record whose id another file already holds is refused."""
-    wanted = [item.record["id"] for item in items if item.record is not None]
-    taken: dict[str, str] = {} if empty else _owners(store, wanted)
+    if empty:
+        taken: dict[str, str] = {}
+    else:
+        items = list(items)
+        taken = _owners(store, [i.record["id"] for i in items if i.record is not None])
     good: list[tuple[dict[str, Any], str]] = []
+    files: list[tuple[Any, ...]] = []
     for item in items:
         mtime, size = on_disk[item.path]
         rec = item.record
@@ -174,15 +188,22 @@ def _insert(
         if rec is not None:
             taken[rec["id"]] = item.path
             good.append((rec, item.path))
-        store.put_file(
-            item.path,
-            mtime,
-            size,
-            item.digest,
-            rec["id"] if rec else None,
-            _problem_dicts(problems),
-            duplicate,
+        files.append(
+            (
+                item.path,
+                mtime,
+                size,
+                item.digest,
+                rec["id"] if rec else None,
+                _problem_dicts(problems),
+                duplicate,
+            )
         )
+        if len(files) >= BATCH:
+            store.put_files(files)
+            store.insert_records(good)
+            files, good = [], []
+    store.put_files(files)
     store.insert_records(good)
 
 

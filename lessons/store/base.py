@@ -82,6 +82,11 @@ class Store:
     def begin(self) -> None:
         """Start a write transaction (engines override to take the write lock first)."""
 
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Inside a transaction: many records are about to go into an empty index."""
+        yield
+
     # --- schema ----------------------------------------------------------------
 
     def schema_version(self) -> int | None:
@@ -135,30 +140,16 @@ class Store:
             gone += len(ids)
         return gone
 
-    def put_file(
-        self,
-        path: str,
-        mtime_ns: int,
-        size: int,
-        digest: str,
-        record_id: str | None,
-        problems: list[dict[str, Any]],
-        duplicate: bool = False,
-    ) -> None:
-        """Record what was seen of one file."""
-        self.execute("DELETE FROM file WHERE path = ?", (path,))
+    def put_files(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Record what was seen of files: (path, mtime_ns, size, digest, record_id,
+        problems as a list of dicts, duplicate)."""
+        if not rows:
+            return
+        self.executemany("DELETE FROM file WHERE path = ?", [(r[0],) for r in rows])
         cols = ",".join(FILE_COLUMNS)
-        self.execute(
+        self.executemany(
             f"INSERT INTO file ({cols}) VALUES ({','.join('?' * len(FILE_COLUMNS))})",
-            (
-                path,
-                mtime_ns,
-                size,
-                digest,
-                record_id,
-                json.dumps(problems) if problems else None,
-                duplicate,
-            ),
+            [(*r[:5], json.dumps(r[5]) if r[5] else None, r[6]) for r in rows],
         )
 
     def touch_file(self, path: str, mtime_ns: int, size: int) -> None:
@@ -371,6 +362,165 @@ class Store:
     def count(self) -> int:
         """How many records the index holds."""
         return int(self.one("SELECT count(*) FROM record")[0])
+
+    # --- cross-links and similarity (lessons/links.py) ---------------------------
+
+    def file_digest(self, path: str) -> str | None:
+        """The content hash the index holds for an entry file (edits refuse if it moved on)."""
+        row = self.one("SELECT digest FROM file WHERE path = ?", (path,))
+        return row[0] if row else None
+
+    def neighbours(self, record_id: str) -> set[str]:
+        """Ids linked from or to ``record_id``, whatever the relation."""
+        rows = self.all(
+            "SELECT dst FROM link WHERE src = ? UNION SELECT src FROM link WHERE dst = ?",
+            (record_id, record_id),
+        )
+        return {r[0] for r in rows}
+
+    def similarity_rows(
+        self, ids: Iterable[str] | None = None, *, kind: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """(id, title, kind, date, campaign, tags_text, lesson, summary) of the records
+        named (all, or those of ``kind``, when ``ids`` is None)."""
+        cols = "id, title, kind, date, campaign, tags_text, lesson, summary"
+        if ids is None:
+            if kind:
+                return self.all(f"SELECT {cols} FROM record WHERE kind = ? ORDER BY id", (kind,))
+            return self.all(f"SELECT {cols} FROM record ORDER BY id")
+        out: list[tuple[Any, ...]] = []
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            out += self.all(f"SELECT {cols} FROM record WHERE id IN ({marks})", chunk)
+        return out
+
+    def has_fts5(self) -> bool:
+        """True when the store keeps the SQLite FTS5 table and its vocabulary."""
+        return self.url.startswith("sqlite:")
+
+    def term_doc_counts(self, terms: Iterable[str] | None = None) -> dict[str, int]:
+        """Stemmed FTS term -> how many records hold it (every term when ``terms`` is None).
+
+        SQLite only (``has_fts5``): reads the ``record_vocab`` table.
+        """
+        if terms is None:
+            return {r[0]: r[1] for r in self.all("SELECT term, doc FROM record_vocab")}
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(terms)), 500):
+            marks = ",".join("?" * len(chunk))
+            for term, n in self.all(
+                f"SELECT term, doc FROM record_vocab WHERE term IN ({marks})", chunk
+            ):
+                out[term] = n
+        return out
+
+    def match_any(self, words: Sequence[str], limit: int) -> list[str]:
+        """Ids of records whose title, tags, lesson or summary hold any of ``words``
+        (plain letters and digits only), best BM25 match first. SQLite only."""
+        safe = [w for w in words if w.isalnum()]
+        if not safe:
+            return []
+        query = "{title tags_text lesson summary} : (" + " OR ".join(f'"{w}"' for w in safe) + ")"
+        rows = self.all(
+            "SELECT r.id FROM record_fts JOIN record r ON r.pk = record_fts.rowid"
+            f" WHERE record_fts MATCH ? ORDER BY rank LIMIT {int(limit)}",
+            (query,),
+        )
+        return [r[0] for r in rows]
+
+    def ids_sharing(self, record_id: str, limit: int) -> list[str]:
+        """Ids of records sharing tags or the campaign with ``record_id``, most tags first."""
+        rows = self.all(
+            "SELECT t2.record_id, count(*) AS n FROM tag t1 JOIN tag t2 ON t2.tag = t1.tag"
+            " WHERE t1.record_id = ? AND t2.record_id <> ? GROUP BY t2.record_id"
+            f" ORDER BY n DESC, t2.record_id LIMIT {int(limit)}",
+            (record_id, record_id),
+        )
+        out = [r[0] for r in rows]
+        rows = self.all(
+            "SELECT r2.id FROM record r1 JOIN record r2"
+            " ON lower(r2.campaign) = lower(r1.campaign) AND r2.id <> r1.id"
+            f" WHERE r1.id = ? ORDER BY r2.date DESC, r2.id LIMIT {int(limit)}",
+            (record_id,),
+        )
+        return out + [r[0] for r in rows]
+
+    # --- tags (lessons/tags.py) ---------------------------------------------------
+
+    def records_with_tags(self, tags: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(id, path, tag) of every record carrying one of ``tags``, by path."""
+        out: list[tuple[str, str, str]] = []
+        wanted = list(dict.fromkeys(tags))
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.all(
+                f"SELECT r.id, r.path, t.tag FROM tag t JOIN record r ON r.id = t.record_id"
+                f" WHERE t.tag IN ({marks})",
+                chunk,
+            )
+            out.extend((r[0], r[1], r[2]) for r in rows)
+        return sorted(out, key=lambda row: (row[1], row[2]))
+
+    # --- search (lessons/search.py builds the query syntax; engines run it) -------
+
+    dialect = "fts5"  # the full-text query syntax lessons.search writes for this store
+
+    def fts_scores(self, expr: str, filters: Filters, weights: Sequence[float]) -> dict[int, float]:
+        """record pk -> relevance (higher is better) of every record matching ``expr``."""
+        raise NotImplementedError
+
+    def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
+        """record pk -> snippets (lesson, recommendations, summary, other text) with the
+        words of ``expr`` between ``\\x02`` and ``\\x03``."""
+        raise NotImplementedError
+
+    def word_counts(self, words: Iterable[str]) -> dict[str, int]:
+        """Unstemmed word -> how many records hold it, for the words that occur."""
+        raise NotImplementedError
+
+    def words_starting(self, start: str, min_len: int, max_len: int) -> list[tuple[str, int]]:
+        """(word, records holding it) of indexed words starting with ``start``, by length."""
+        raise NotImplementedError
+
+    def search_rows(self, pks: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """record pk -> id, title, kind, date, tags, path, summary."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(list(pks), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.all(
+                "SELECT pk, id, title, kind, date, tags_text, path, summary FROM record"
+                f" WHERE pk IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = {
+                    "id": row[1],
+                    "title": row[2],
+                    "kind": row[3],
+                    "date": row[4],
+                    "tags": row[5].split(),
+                    "path": row[6],
+                    "summary": row[7],
+                }
+        return out
+
+    def search_texts(self, pks: Sequence[int]) -> dict[int, str]:
+        """record pk -> its searchable text (title, tags, lesson, recommendations, summary)."""
+        out: dict[int, str] = {}
+        for chunk in _chunks(list(pks), 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.all(
+                "SELECT pk, title, tags_text, lesson, recommendations, summary FROM record"
+                f" WHERE pk IN ({marks})",
+                chunk,
+            ):
+                out[row[0]] = "\n".join(p for p in row[1:] if p)
+        return out
+
+    # --- import (lessons/interop.py) -----------------------------------------------
+
+    def id_paths(self) -> dict[str, str]:
+        """id -> path of every indexed record (one query, for bulk duplicate checks)."""
+        return {r[0]: r[1] for r in self.all("SELECT id, path FROM record")}
 
 
 def record_row(rec: dict[str, Any], path: str) -> tuple[Any, ...]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from lessons.errors import StoreError
+from lessons.filters import Filters
 from lessons.store.base import Store
 from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION, TABLES
 
@@ -32,6 +34,29 @@ _FTS_DDL = [
     END""",
     # The vocabulary of the index: search corrects unknown words against it.
     "CREATE VIRTUAL TABLE record_vocab USING fts5vocab(record_fts, 'row')",
+    # The same text without stemming and without positions (small): its vocabulary
+    # holds the words as written, which search needs to correct typos ("showing
+    # results for certificate", not "certif"), to find hyphen/space and
+    # British/American variants, and for the document frequencies of feedback terms.
+    f"""CREATE VIRTUAL TABLE record_words USING fts5(
+        {", ".join(FTS_COLUMNS)},
+        content='record', content_rowid='pk', detail='none',
+        tokenize="unicode61 remove_diacritics 2")""",
+    f"""CREATE TRIGGER record_words_ai AFTER INSERT ON record BEGIN
+        INSERT INTO record_words(rowid, {", ".join(FTS_COLUMNS)})
+        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
+    END""",
+    f"""CREATE TRIGGER record_words_ad AFTER DELETE ON record BEGIN
+        INSERT INTO record_words(record_words, rowid, {", ".join(FTS_COLUMNS)})
+        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
+    END""",
+    f"""CREATE TRIGGER record_words_au AFTER UPDATE ON record BEGIN
+        INSERT INTO record_words(record_words, rowid, {", ".join(FTS_COLUMNS)})
+        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
+        INSERT INTO record_words(rowid, {", ".join(FTS_COLUMNS)})
+        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
+    END""",
+    "CREATE VIRTUAL TABLE record_words_vocab USING fts5vocab(record_words, 'row')",
 ]
 
 
@@ -46,6 +71,29 @@ class SQLiteStore(Store):
         # IMMEDIATE takes the write lock now, so two syncs cannot interleave.
         self.conn.execute("BEGIN IMMEDIATE")
 
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Fill an empty index fast: FTS tables are built once at the end, not row by row.
+
+        Runs inside the caller's transaction, so a killed process leaves the
+        index as it was (empty) and the next command starts the build again.
+        """
+        triggers = self.all("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        fts = [
+            r[0]
+            for r in self.all(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5(%content=%'"
+            )
+        ]
+        for name, _sql in triggers:
+            self.conn.execute(f"DROP TRIGGER {name}")
+        yield
+        for name in fts:
+            self.conn.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
+        for _name, sql in triggers:
+            self.conn.execute(sql)
+
     def schema_version(self) -> int | None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         return int(version) or None
@@ -55,7 +103,7 @@ class SQLiteStore(Store):
 
         self.conn.execute("BEGIN IMMEDIATE")
         try:
-            for name in ("record_vocab", "record_fts"):
+            for name in ("record_words_vocab", "record_words", "record_vocab", "record_fts"):
                 self.conn.execute(f"DROP TABLE IF EXISTS {name}")
             for name in TABLES:
                 self.conn.execute(f"DROP TABLE IF EXISTS {name}")
@@ -69,6 +117,68 @@ class SQLiteStore(Store):
             self.conn.execute(ddl)
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.conn.execute("COMMIT")
+
+    # --- search ------------------------------------------------------------------
+
+    def fts_scores(self, expr: str, filters: Filters, weights: Sequence[float]) -> dict[int, float]:
+        if not expr:
+            return {}
+        w = ", ".join(repr(float(x)) for x in weights)
+        if filters.is_empty():
+            rows = self.conn.execute(
+                f"SELECT rowid, bm25(record_fts, {w}) FROM record_fts WHERE record_fts MATCH ?",
+                (expr,),
+            )
+        else:
+            cond, params = self.where(filters)
+            rows = self.conn.execute(
+                f"SELECT f.rowid, bm25(record_fts, {w}) FROM record_fts f"
+                f" JOIN record r ON r.pk = f.rowid WHERE record_fts MATCH ? AND {cond}",
+                (expr, *params),
+            )
+        # bm25() is lower for better matches; search adds scores up, so flip the sign.
+        return {pk: -score for pk, score in rows}
+
+    def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
+        if not expr or not pks:
+            return {}
+        # lesson, recommendations, summary, the other text (FTS_COLUMNS order).
+        cols = [FTS_COLUMNS.index(c) for c in ("lesson", "recommendations", "summary", "body")]
+        calls = ", ".join(f"snippet(record_fts, {c}, char(2), char(3), '…', 20)" for c in cols)
+        marks = ",".join("?" * len(pks))
+        rows = self.conn.execute(
+            f"SELECT rowid, {calls} FROM record_fts WHERE record_fts MATCH ?"
+            f" AND rowid IN ({marks})",
+            (expr, *pks),
+        )
+        return {row[0]: list(row[1:]) for row in rows}
+
+    def word_counts(self, words: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(words))
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for term, n in self.conn.execute(
+                f"SELECT term, doc FROM record_words_vocab WHERE term IN ({marks})", chunk
+            ):
+                out[term] = n
+        return out
+
+    def words_starting(self, start: str, min_len: int, max_len: int) -> list[tuple[str, int]]:
+        if start:
+            # The vocabulary is sorted: a range on term reads only that stretch of it.
+            rows = self.conn.execute(
+                "SELECT term, doc FROM record_words_vocab WHERE term >= ? AND term < ?"
+                " AND length(term) BETWEEN ? AND ?",
+                (start, start + "\U0010ffff", min_len, max_len),
+            )
+        else:
+            rows = self.conn.execute(
+                "SELECT term, doc FROM record_words_vocab WHERE length(term) BETWEEN ? AND ?",
+                (min_len, max_len),
+            )
+        return [(t, n) for t, n in rows]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
