@@ -1,0 +1,98 @@
+"""The store: SQLModel tables are the schema; the DB-API adapters follow them; PostgreSQL works."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from conftest import KB
+
+from lessons.store import schema
+
+
+def test_adapter_column_lists_match_the_sqlmodel_tables() -> None:
+    from lessons.store.models import ActionRow, FileRow, LinkRow, MetaRow, RecordRow, TagRow
+
+    def columns(model: type) -> list[str]:
+        return [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
+
+    assert columns(RecordRow) == ["pk", *schema.RECORD_COLUMNS]
+    assert columns(FileRow) == list(schema.FILE_COLUMNS)
+    assert columns(TagRow) == list(schema.TAG_COLUMNS)
+    assert columns(LinkRow) == list(schema.LINK_COLUMNS)
+    assert columns(ActionRow) == list(schema.ACTION_COLUMNS)
+    assert columns(MetaRow) == ["key", "value"]
+    tables = {m.__tablename__ for m in (RecordRow, FileRow, TagRow, LinkRow, ActionRow, MetaRow)}
+    assert tables == set(schema.TABLES)
+    assert set(schema.FTS_COLUMNS) <= set(schema.RECORD_COLUMNS)
+
+
+def test_sqlite_schema_version_is_in_user_version(kb: KB) -> None:
+    import sqlite3
+
+    kb.add("one")
+    kb.run("index")
+    conn = sqlite3.connect(kb.root / ".lessons" / "index.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"record", "file", "tag", "link", "action", "meta", "record_fts"} <= names
+
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped without a server."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
+    name = f"lessons_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_postgres_store_indexes_lists_shows_and_syncs(kb: KB, pg_url: str) -> None:
+    kb.add("cause", links=[{"to": "effect", "rel": "caused-by"}], tags=["ops"], campaign="Q1")
+    kb.add("effect", kind="success", actions=[{"do": "Write it up", "due": "2020-01-01"}])
+    assert kb.run("--db", pg_url, "index").stderr == "+2 added  ~0 changed  -0 removed\n"
+    listed = json.loads(kb.run("--db", pg_url, "list", "--json", "--tag", "ops").stdout)
+    assert [r["id"] for r in listed["results"]] == ["cause"]
+    shown = json.loads(kb.run("--db", pg_url, "show", "eff", "--json").stdout)
+    assert shown["backlinks"] == [
+        {"from": "cause", "rel": "caused-by", "as": "caused", "title": "Title of cause"}
+    ]
+    (kb.entries / "cause.yaml").unlink()
+    assert kb.run("--db", pg_url, "index").stderr == "+0 added  ~0 changed  -1 removed\n"
+    checked = json.loads(kb.run("--db", pg_url, "check", "--json").stdout)
+    assert checked["errors"] == []
+    assert [w["field"] for w in checked["warnings"]] == ["actions"]
+    # The SQLite index was never touched.
+    assert not (kb.root / ".lessons" / "index.db").exists()
+
+
+def test_postgres_url_from_environment(
+    kb: KB, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb.add("one")
+    monkeypatch.setenv("LESSONS_DB", pg_url)
+    assert kb.run("index").stderr == "+1 added  ~0 changed  -0 removed\n"
+    assert not (kb.root / ".lessons" / "index.db").exists()
+
+
+def test_unreachable_postgres_is_a_clear_error(kb: KB) -> None:
+    kb.add("one")
+    out = kb.run("--db", "postgresql://nobody@127.0.0.1:1/none", "list")
+    assert out.exit_code == 2
+    assert out.stderr.startswith("Error: cannot connect to the PostgreSQL index")
