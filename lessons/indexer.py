@@ -41,32 +41,43 @@ class SyncReport:
         return not (self.added or self.changed or self.removed)
 
 
-def scan(root: Path, entries: Path) -> dict[str, tuple[int, int]]:
-    """``entries/...yaml`` path (relative to root, POSIX) -> (mtime_ns, size), any depth."""
-    found: dict[str, tuple[int, int]] = {}
+def scan(root: Path, entries: Path) -> set[str]:
+    """Stat signatures of every entry file, any depth: ``"<path>\t<mtime_ns>\t<size>"``.
+
+    Paths are relative to the root, POSIX style. A signature is a string so that
+    "nothing changed" is one set comparison in C, not 100,000 tuple comparisons.
+    """
+    found: set[str] = set()
     if not entries.is_dir():
         return found
-    prefix = entries.relative_to(root).as_posix() + "/"
-    stack = [(entries, prefix)]
+    add = found.add
+    stack = [(str(entries), entries.relative_to(root).as_posix() + "/")]
     while stack:
         folder, rel = stack.pop()
         try:
-            items = list(os.scandir(folder))
+            items = os.scandir(folder)
         except OSError:
             continue
-        for item in items:
-            # Hidden names include the temporary files of atomic writes.
-            if item.name.startswith("."):
-                continue
-            try:
-                if item.is_dir(follow_symlinks=False):
-                    stack.append((Path(item.path), f"{rel}{item.name}/"))
-                elif item.name.endswith((".yaml", ".yml")) and item.is_file():
-                    st = item.stat()
-                    found[rel + item.name] = (st.st_mtime_ns, st.st_size)
-            except OSError:
-                continue
+        with items:
+            for item in items:
+                name = item.name
+                # Hidden names include the temporary files of atomic writes.
+                if name[0] == ".":
+                    continue
+                try:
+                    if name.endswith((".yaml", ".yml")) and item.is_file():
+                        st = item.stat()
+                        add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
+                    elif item.is_dir(follow_symlinks=False):
+                        stack.append((item.path, f"{rel}{name}/"))
+                except OSError:
+                    continue
     return found
+
+
+def _split(signature: str) -> tuple[str, int, int]:
+    path, mtime, size = signature.rsplit("\t", 2)
+    return path, int(mtime), int(size)
 
 
 _worker_schema: Schema | None = None
@@ -117,14 +128,17 @@ def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
 def sync(store: Store, config: Config, *, progress: Progress | None = None) -> SyncReport:
     """Bring the store in step with the files; cheap when nothing changed."""
     report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
-    on_disk = scan(config.root, config.entries)
-    known = store.file_states()
-    removed = sorted(p for p in known if p not in on_disk)
-    candidates = sorted(p for p, stat in on_disk.items() if p not in known or known[p][:2] != stat)
-    if not removed and not candidates:
+    disk = scan(config.root, config.entries)
+    indexed = store.file_signatures()
+    if disk == indexed:
         return report
+    on_disk = {p: (m, size) for p, m, size in map(_split, disk - indexed)}
+    stale = {_split(sig)[0] for sig in indexed - disk}
+    removed = sorted(stale - on_disk.keys())
+    candidates = sorted(on_disk)
+    known = store.file_digests(stale & on_disk.keys())
     loaded = iter_loaded(config.root, config.schema, candidates, progress)
-    if not known:
+    if not indexed:
         # An empty index: stream the files straight in (memory stays flat at 100k).
         with store.transaction(), store.bulk():
             _insert(store, config.root, loaded, on_disk, empty=True)
@@ -135,7 +149,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         for item in loaded:
             seen = known.get(item.path)
             mtime, size = on_disk[item.path]
-            if seen is not None and seen[2] == item.digest and item.digest:
+            if seen is not None and seen == item.digest and item.digest:
                 store.touch_file(item.path, mtime, size)
             else:
                 fresh.append(item)
@@ -143,7 +157,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         gone = store.delete_paths(removed + replaced)
         _insert(store, config.root, fresh, on_disk, empty=False)
         if gone or removed:
-            _retry_duplicates(store, config, on_disk)
+            _retry_duplicates(store, config)
     report.removed = len(removed)
     report.changed = len(replaced)
     report.added = len(fresh) - len(replaced)
@@ -225,12 +239,12 @@ def _owners(store: Store, ids: list[str]) -> dict[str, str]:
     return owners
 
 
-def _retry_duplicates(store: Store, config: Config, on_disk: dict[str, tuple[int, int]]) -> None:
+def _retry_duplicates(store: Store, config: Config) -> None:
     """Files refused as duplicates may own their id now that another record went."""
-    paths = [r[0] for r in store.all("SELECT path FROM file WHERE duplicate = ?", (True,))]
-    paths = [p for p in paths if p in on_disk]
-    if not paths:
+    rows = store.all("SELECT path, mtime_ns, size FROM file WHERE duplicate = ?", (True,))
+    stats = {r[0]: (r[1], r[2]) for r in rows if (config.root / r[0]).is_file()}
+    if not stats:
         return
-    reloaded = [load_file(config.root / p, p, config.schema) for p in paths]
-    store.delete_paths(paths)
-    _insert(store, config.root, reloaded, on_disk, empty=False)
+    reloaded = [load_file(config.root / p, p, config.schema) for p in sorted(stats)]
+    store.delete_paths(sorted(stats))
+    _insert(store, config.root, reloaded, stats, empty=False)

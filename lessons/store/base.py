@@ -120,10 +120,21 @@ class Store:
 
     # --- writing (used by the indexer) -----------------------------------------
 
-    def file_states(self) -> dict[str, tuple[int, int, str, bool]]:
-        """path -> (mtime_ns, size, digest, duplicate) for every file indexed."""
-        rows = self.all("SELECT path, mtime_ns, size, digest, duplicate FROM file")
-        return {r[0]: (r[1], r[2], r[3], bool(r[4])) for r in rows}
+    def file_signatures(self) -> set[str]:
+        """``"<path>\\t<mtime_ns>\\t<size>"`` of every file indexed (see ``indexer.scan``)."""
+        rows = self.execute("SELECT path || '\t' || mtime_ns || '\t' || size FROM file")
+        return {r[0] for r in rows}
+
+    def file_digests(self, paths: Iterable[str]) -> dict[str, str]:
+        """path -> content hash, for the given indexed files."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(paths), 500):
+            marks = ",".join("?" * len(chunk))
+            for path, digest in self.all(
+                f"SELECT path, digest FROM file WHERE path IN ({marks})", chunk
+            ):
+                out[path] = digest
+        return out
 
     def delete_paths(self, paths: Sequence[str]) -> int:
         """Forget files and their records; return how many records went."""
@@ -467,6 +478,10 @@ class Store:
 
     def fts_scores(self, expr: str, filters: Filters, weights: Sequence[float]) -> dict[int, float]:
         """record pk -> relevance (higher is better) of every record matching ``expr``."""
+        raise NotImplementedError
+
+    def fts_exists(self, expr: str) -> bool:
+        """True when some record matches ``expr`` (stemming included)."""
         raise NotImplementedError
 
     def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
