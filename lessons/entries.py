@@ -69,6 +69,9 @@ def _structure_problem(text: str) -> Problem | None:
                 sizes[anchor] = count
             if stack:
                 stack[-1][1] += count
+        elif isinstance(event, yaml.AliasEvent) and any(f[0] == event.anchor for f in stack):
+            # An alias inside its own anchor: a structure that contains itself.
+            return Problem(f"alias '*{event.anchor}' refers to itself; refused", line=_line(event))
         elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
             count = 1 if isinstance(event, yaml.ScalarEvent) else sizes.get(event.anchor or "", 1)
             if isinstance(event, yaml.ScalarEvent) and event.anchor:
@@ -130,7 +133,37 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("file holds more than one YAML document", path=shown, line=1)]
     if not docs or docs[0] is None:
         return None, [Problem("file is empty", path=shown, line=1)]
-    return docs[0], []
+    doc = docs[0]
+    if isinstance(doc, dict):
+        repeated = _repeated_key(text, len(doc))
+        if repeated:
+            repeated.path = shown
+            return None, [repeated]
+    return doc, []
+
+
+# A key of the top-level mapping: at the start of a line, before a colon.
+_TOP_KEY = re.compile(r"^([^\s#'\"\-?:][^:\n]*?)\s*:(?:\s|$)", re.MULTILINE)
+
+
+def _repeated_key(text: str, distinct: int) -> Problem | None:
+    """A top-level key written twice: YAML keeps only the last, so a word would be lost."""
+    keys = _TOP_KEY.findall(text)
+    if len(keys) <= distinct:
+        return None
+    first: dict[str, int] = {}
+    for match in _TOP_KEY.finditer(text):
+        key = match.group(1)
+        line = text.count("\n", 0, match.start()) + 1
+        if key in first:
+            return Problem(
+                f"key '{key}' appears twice (lines {first[key]} and {line}); YAML would keep "
+                "only the second",
+                field=key,
+                line=line,
+            )
+        first[key] = line
+    return None
 
 
 def line_map(text: str) -> dict[tuple[str | int, ...], int]:
@@ -343,6 +376,28 @@ def _document_start(text: str) -> str | None:
     return None
 
 
+def _load_round_trip(rt: Any, text: str, shown: str) -> Any:
+    """The round-trip document; what the round-trip parser refuses (a key given twice,
+    which the safe loader lets pass with the last value) is a ``RecordError``."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return rt.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(str(exc.problem or exc.context or "").split())
+        raise RecordError(
+            f"cannot edit the file safely: {problem}; nothing was written",
+            path=shown,
+            line=mark.line + 1 if mark else None,
+            hint="fix the file by hand (`lessons check` shows its problems)",
+        ) from None
+    except YAMLError as exc:
+        raise RecordError(
+            f"cannot edit the file safely: {exc}; nothing was written", path=shown
+        ) from None
+
+
 def edit_file(
     path: Path,
     root: Path,
@@ -376,7 +431,7 @@ def edit_file(
         _detect_indent(text, rt)
         start = _document_start(text)
         rt.explicit_start = start is not None
-        doc = rt.load(text)
+        doc = _load_round_trip(rt, text, shown)
         change(doc)
         out = io.StringIO()
         rt.dump(doc, out)
@@ -450,8 +505,8 @@ def _split_comment(token: Any, own_line: int | None) -> tuple[str | None, str]:
     value = token.value
     if value.startswith("\n"):
         return None, value[1:]
-    mark = getattr(token, "start_mark", None)
-    if mark is not None and own_line is not None and mark.line == own_line:
+    line = getattr(getattr(token, "start_mark", None), "line", None)
+    if line is not None and own_line is not None and line == own_line:
         first, _, rest = value.partition("\n")
         return first + "\n", rest
     return None, value
@@ -487,7 +542,8 @@ def _take_tail(slots: Any, pos: int, own_line: int | None) -> str:
     if eol is None:
         slots[pos] = None
     else:
-        slots[pos] = _comment_token(eol, token.column)
+        # Same place as before (the mark keeps its line: it is still an end-of-line comment).
+        slots[pos] = type(token)(eol, token.start_mark, None)
     return tail
 
 
@@ -688,7 +744,7 @@ def round_trip_text(text: str, change: Callable[[Any], None]) -> str:
     _detect_indent(text, rt)
     start = _document_start(text)
     rt.explicit_start = start is not None
-    doc = rt.load(text)
+    doc = _load_round_trip(rt, text, "<text>")
     change(doc)
     out = io.StringIO()
     rt.dump(doc, out)

@@ -199,3 +199,18 @@ def test_edit_that_would_invalidate_writes_nothing(tmp_path: Path) -> None:
         edit_file(path, tmp_path, SCHEMA, break_it)
     assert err.value.field == "kind"
     assert path.read_text() == GOOD
+
+
+def test_a_key_written_twice_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    loaded = load(tmp_path, GOOD + "lesson: A second lesson.\n")
+    assert loaded.record is None
+    (p,) = loaded.problems
+    assert (p.field, p.line) == ("lesson", 10)
+    assert (
+        p.message == "key 'lesson' appears twice (lines 8 and 10); YAML would keep only the second"
+    )
+
+
+def test_self_referencing_alias_is_refused(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "a: &a [*a]\n")
+    assert loaded.problems[0].message == "alias '*a' refers to itself; refused"
