@@ -93,7 +93,7 @@ def _line(event: Any) -> int | None:
 
 
 # A line indented (with spaces and "- ") deeper than the nesting limit allows.
-_DEEP_INDENT = re.compile(r"^[ -]{%d,}" % (MAX_DEPTH + 1), re.MULTILINE)
+_DEEP_INDENT = re.compile(rf"^[ -]{{{MAX_DEPTH + 1},}}", re.MULTILINE)
 
 
 def _may_be_hostile(text: str) -> bool:
