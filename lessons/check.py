@@ -171,5 +171,7 @@ def supersedes_cycles(links: list[tuple[str, str, str, str | None, int]]) -> lis
 
 # Registered here, after ``Finding`` exists: the checks import it back.
 from lessons.links import check_similar_records  # noqa: E402
+from lessons.tags import check_near_duplicates  # noqa: E402
 
+EXTRA_CHECKS.append(check_near_duplicates)
 EXTRA_CHECKS.append(check_similar_records)

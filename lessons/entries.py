@@ -438,6 +438,7 @@ def edit_file(
         new_text = out.getvalue()
         if start is not None and start.strip() != "---" and new_text.startswith("---"):
             new_text = start + new_text.split("\n", 1)[1]
+        new_text = keep_untouched(text, new_text)
         loaded = load_file(path, shown, schema, data=new_text.encode("utf-8"))
         errors = [p for p in loaded.problems if p.severity == "error"]
         if errors or loaded.record is None:
@@ -751,4 +752,61 @@ def round_trip_text(text: str, change: Callable[[Any], None]) -> str:
     new_text = out.getvalue()
     if start is not None and start.strip() != "---" and new_text.startswith("---"):
         new_text = start + new_text.split("\n", 1)[1]
-    return new_text
+    return keep_untouched(text, new_text)
+
+
+def _key_spans(text: str) -> dict[str, tuple[int, int]] | None:
+    """Top-level key -> (first, last) line index of the key and its value; comment and
+    blank lines after the value are not part of it. None when the text is not a block
+    mapping the simple way (then nothing is restored)."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        return None
+    lines = text.splitlines()
+    starts = [(str(k.value), k.start_mark.line) for k, _ in root.value]
+    if any(k.start_mark.column != 0 for k, _ in root.value):
+        return None
+    spans: dict[str, tuple[int, int]] = {}
+    for i, (key, first) in enumerate(starts):
+        end = starts[i + 1][1] - 1 if i + 1 < len(starts) else len(lines) - 1
+        while end > first and (not lines[end].strip() or lines[end].startswith("#")):
+            end -= 1
+        if key in spans:
+            return None
+        spans[key] = (first, end)
+    return spans
+
+
+def keep_untouched(before: str, after: str) -> str:
+    """``after`` with every top-level key whose value did not change written exactly as in
+    ``before``: the round trip may respace a flow list or drop a trailing blank, and a
+    key the edit did not touch must come back byte for byte."""
+    old_spans, new_spans = _key_spans(before), _key_spans(after)
+    if not old_spans or not new_spans:
+        return after
+    try:
+        old_data = yaml.load(before, Loader=_Loader)
+        new_data = yaml.load(after, Loader=_Loader)
+    except yaml.YAMLError:
+        return after
+    old_lines, new_lines = before.splitlines(), after.splitlines()
+    out: list[str] = []
+    pos = 0
+    for key, (first, last) in sorted(new_spans.items(), key=lambda item: item[1]):
+        out.extend(new_lines[pos:first])
+        old = old_spans.get(key)
+        if old is not None and old_data.get(key) == new_data.get(key):
+            out.extend(old_lines[old[0] : old[1] + 1])
+        else:
+            out.extend(new_lines[first : last + 1])
+        pos = last + 1
+    out.extend(new_lines[pos:])
+    result = "\n".join(out) + ("\n" if after.endswith("\n") else "")
+    try:
+        same = yaml.load(result, Loader=_Loader) == new_data
+    except yaml.YAMLError:
+        same = False
+    return result if same else after
