@@ -366,3 +366,26 @@ def test_check_warns_about_a_near_duplicate_tag(kb) -> None:
     ]
     assert found[0].line == 7  # the line of 'tags:'
     assert result.errors == []
+
+
+def test_tag_edit_leaves_untouched_keys_byte_for_byte(kb) -> None:
+    # Spacing inside flow collections and trailing blanks that the round trip would
+    # tidy up: every key but tags must come back exactly as written.
+    kb.add("y")
+    kb.add("z")
+    text = (
+        "id: spaced\n"
+        "title: Spaced out   \n"
+        "kind: mistake\n"
+        "summary: S.\n"
+        "authors: [ 'Ann',  \"Bo\" ]\n"
+        "tags: [ a, b ]\n"
+        "links:\n"
+        "  - { to: y, rel: relates-to }\n"
+        "  - {to: z,  rel: applies}\n"
+        "sources:\n"
+        "- https://example.org/x   \n"
+    )
+    path = kb.write("spaced.yaml", text)
+    add_tags(open_kb(kb), "spaced", ["c"])
+    assert changed_lines(text, path.read_text()) == ["-tags: [ a, b ]", "+tags: [a, b, c]"]
