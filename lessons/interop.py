@@ -543,6 +543,70 @@ def parse_defaults(specs: Iterable[str], schema: Schema) -> dict[str, str]:
     return defaults
 
 
+# Headers spreadsheets often use, and the key each most likely means. Only ever
+# suggested: a column is read as a key by its own name or by --map, never by a guess.
+_HEADER_HINTS = {
+    "type": "kind",
+    "description": "summary",
+    "details": "summary",
+    "what_happened": "summary",
+    "problem": "summary",
+    "issue": "summary",
+    "lessons_learned": "lesson",
+    "lesson_learnt": "lesson",
+    "learning": "lesson",
+    "learnings": "lesson",
+    "insight": "lesson",
+    "takeaway": "lesson",
+    "recommendation": "recommendations",
+    "next_time": "recommendations",
+    "root_cause": "why",
+    "cause": "why",
+    "reason": "why",
+    "severity": "impact",
+    "priority": "impact",
+    "project": "campaign",
+    "programme": "campaign",
+    "program": "campaign",
+    "incident": "campaign",
+    "org": "team",
+    "organisation": "team",
+    "organization": "team",
+    "department": "team",
+    "author": "authors",
+    "owner": "authors",
+    "reporter": "authors",
+    "raised_by": "authors",
+    "phase": "stage",
+    "tag": "tags",
+    "label": "tags",
+    "labels": "tags",
+    "keywords": "tags",
+    "category": "tags",
+    "categories": "tags",
+    "link": "sources",
+    "url": "sources",
+    "source": "sources",
+    "source_url": "sources",
+    "reference": "sources",
+    "references": "sources",
+    "action": "actions",
+    "follow_up": "actions",
+    "subject": "title",
+    "name": "title",
+    "headline": "title",
+}
+
+
+def _closest_key(column: str, schema: Schema) -> str | None:
+    name = norm_name(column)
+    known = schema.known_keys()
+    hinted = _HEADER_HINTS.get(name)
+    if hinted in known:
+        return hinted
+    return suggest(name, known, cutoff=70)
+
+
 def map_columns(
     source: Source, schema: Schema, maps: Mapping[str, str | None]
 ) -> tuple[dict[str, str], list[str]]:
@@ -583,7 +647,7 @@ def map_columns(
     if unknown:
         lines = []
         for column in unknown:
-            best = suggest(norm_name(column), schema.known_keys())
+            best = _closest_key(column, schema)
             lines.append(
                 f"'{column}'"
                 + (f" (did you mean '{best}'? --map '{column}={best}')" if best else "")
@@ -618,10 +682,18 @@ class _Context:
     guessed: list[str] = field(default_factory=list)
     serial: list[str] = field(default_factory=list)
     clamped: list[str] = field(default_factory=list)
-    foreign: list[tuple[str, str]] = field(default_factory=list)
+    foreign: list[tuple[str, str, str]] = field(default_factory=list)
     shortened: list[str] = field(default_factory=list)
     titled: list[str] = field(default_factory=list)
     dropped_tags: list[str] = field(default_factory=list)
+
+    def forget(self, wheres: Iterable[str]) -> None:
+        """Leave rows that were not imported out of the notes."""
+        gone = set(wheres)
+        for name in ("completed", "guessed", "serial", "clamped", "shortened", "titled"):
+            setattr(self, name, [w for w in getattr(self, name) if w not in gone])
+        self.foreign = [f for f in self.foreign if f[0] not in gone]
+        self.dropped_tags = [t for t in self.dropped_tags if t.split(" ('", 1)[0] not in gone]
 
 
 def _choices(schema: Schema) -> dict[str, tuple[str, ...]]:
@@ -684,7 +756,7 @@ class _Converter:
         converted = id_from_foreign(text)
         if not converted:
             return None
-        self.ctx.foreign.append((text, converted))
+        self.ctx.foreign.append((where, text, converted))
         return converted
 
     @staticmethod
@@ -928,6 +1000,7 @@ def plan_import(kb: KnowledgeBase, source: Source, options: ImportOptions) -> Im
             built.append((row, *result))
     _assign_ids(built, plan)
     _classify(kb, built, plan)
+    ctx.forget(p.where for p in plan.invalid)
     plan.invalid.sort(key=lambda p: _order_key(p.where))
     plan.notes.extend(_context_notes(ctx))
     return plan
@@ -1142,7 +1215,7 @@ def _context_notes(ctx: _Context) -> list[str]:
         )
     if ctx.foreign:
         n = len(ctx.foreign)
-        examples = ", ".join(f"{a} -> {b}" for a, b in ctx.foreign[:3])
+        examples = ", ".join(f"{a} -> {b}" for _, a, b in ctx.foreign[:3])
         notes.append(
             f"{n:,} id{'s' if n != 1 else ''} {'were' if n != 1 else 'was'} not valid record "
             f"ids and {'were' if n != 1 else 'was'} converted (lower case, every run of other "
@@ -1399,14 +1472,17 @@ def _markdown(docs: list[dict[str, Any]], schema: Schema, name: str) -> str:
             ("Actions", [_md_action(a) for a in doc.get("actions", [])]),
             ("Sources", [f"- {s}" for s in doc.get("sources", [])]),
         ]
-        for custom in schema.fields:
-            value = doc.get(custom.name)
-            if value not in (None, []):
-                shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-                sections.append((custom.name, [shown]))
         for title, body in sections:
             if body:
                 lines += ["", f"**{title}**", "", *body]
+        custom = []
+        for spec in schema.fields:
+            value = doc.get(spec.name)
+            if value not in (None, []):
+                shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+                custom.append(f"{spec.name}: {shown}")
+        if custom:
+            lines += ["", " · ".join(custom)]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

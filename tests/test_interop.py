@@ -252,7 +252,10 @@ CSV_HEAD = "title,kind,date,summary\n"
 
 
 def test_missing_ids_are_made_unique_in_file_order(kb: KB) -> None:
-    text = CSV_HEAD + "Same,mistake,2024-05-01,a\nSame,mistake,2024-05-02,b\nSame,mistake,2024-05-03,c\n"
+    text = (
+        CSV_HEAD
+        + "Same,mistake,2024-05-01,a\nSame,mistake,2024-05-02,b\nSame,mistake,2024-05-03,c\n"
+    )
     ids = [p.record["id"] for p in plan(kb, text).new]
     assert ids == ["2024-05-same", "2024-05-same-2", "2024-05-same-3"]
 
@@ -305,7 +308,10 @@ def test_values_are_normalised_before_validation(kb: KB) -> None:
     assert rec["tags"] == ["config-errors", "humour"]
     assert rec["impact"] == "high"
     assert rec["links"] == [{"to": "b", "rel": "caused-by"}, {"to": "c", "rel": "relates-to"}]
-    assert rec["actions"] == [{"do": "Fix it", "status": "open"}, {"do": "Tell them", "status": "open"}]
+    assert rec["actions"] == [
+        {"do": "Fix it", "status": "open"},
+        {"do": "Tell them", "status": "open"},
+    ]
     assert rec["sources"] == ["http://a"]
 
 
@@ -390,7 +396,10 @@ def test_defaults_fill_only_what_the_row_lacks(kb: KB) -> None:
 def test_on_duplicate_decides_what_existing_ids_do(kb: KB) -> None:
     kb.add("a", title="Old")
     kb.add("b", title="Same")
-    text = "id,title,kind,summary\na,New,mistake,x\nb,Same,mistake,What happened in b.\nc,C,mistake,z\n"
+    text = (
+        "id,title,kind,summary\n"
+        "a,New,mistake,x\nb,Same,mistake,What happened in b.\nc,C,mistake,z\n"
+    )
     fail = plan(kb, text)
     assert [p.record["id"] for p in fail.conflicts] == ["a", "b"]
     skip = plan(kb, text, on_duplicate="skip")
