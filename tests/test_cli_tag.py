@@ -109,7 +109,7 @@ def test_tag_rename_lists_exactly_the_changed_files(kb) -> None:
     res = kb.run("tag", "rename", "hashtags", "hash-tags")
     assert res.exit_code == 0, res.stderr
     assert res.stdout == "entries/b.yaml\nentries/hand.yaml\n"
-    assert res.stderr == "renamed hashtags into hash-tags: 2 files changed\n"
+    assert res.stderr == "renamed hashtags to hash-tags: 2 files changed\n"
     assert diff_lines(HAND, hand.read_text()) == [
         ("tags: [hashtags, humour]", "tags: [hash-tags, humour]")
     ]
@@ -123,6 +123,7 @@ def test_tag_merge_into_one(kb) -> None:
     res = kb.run("tag", "merge", "hashtag-x", "hash-tags", "--into", "hashtags")
     assert res.exit_code == 0, res.stderr
     assert res.stdout == "entries/a.yaml\nentries/b.yaml\n"
+    assert res.stderr == "merged hashtag-x, hash-tags into hashtags: 2 files changed\n"
     listed = json.loads(kb.run("tag", "list", "--json").stdout)
     assert listed == [{"tag": "hashtags", "count": 2}, {"tag": "other", "count": 1}]
 

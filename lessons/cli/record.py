@@ -327,7 +327,9 @@ def _prompt(question: str, default: str | None = None) -> str:
     try:
         if default is None:
             return str(Prompt.ask(question, console=_console()))
-        return str(Prompt.ask(question, console=_console(), default=default))
+        return str(
+            Prompt.ask(question, console=_console(), default=default, show_default=bool(default))
+        )
     except EOFError:
         from lessons.errors import UsageError
 

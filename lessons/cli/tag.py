@@ -99,7 +99,7 @@ def rename(
     from lessons.tags import rename_tag
 
     kb, _ = synced_kb()
-    _bulk(lambda: rename_tag(kb, old, new, on_file=_changed), "renamed")
+    _bulk(lambda: rename_tag(kb, old, new, on_file=_changed), "renamed", "to")
 
 
 @tag_app.command("merge")
@@ -114,7 +114,7 @@ def merge(
     from lessons.tags import merge_tags
 
     kb, _ = synced_kb()
-    _bulk(lambda: merge_tags(kb, tags, into, on_file=_changed), "merged")
+    _bulk(lambda: merge_tags(kb, tags, into, on_file=_changed), "merged", "into")
 
 
 def _changed(path: str) -> None:
@@ -123,7 +123,7 @@ def _changed(path: str) -> None:
     sys.stdout.flush()
 
 
-def _bulk(run: Any, verb: str) -> None:
+def _bulk(run: Any, verb: str, preposition: str) -> None:
     from lessons.tags import PartialMergeError
 
     try:
@@ -135,7 +135,7 @@ def _bulk(run: Any, verb: str) -> None:
         raise
     n = len(result.changed)
     write_err(
-        f"{verb} {', '.join(result.sources)} into {result.into}: "
+        f"{verb} {', '.join(result.sources)} {preposition} {result.into}: "
         f"{n} file{'s' if n != 1 else ''} changed"
     )
 
