@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -65,8 +67,14 @@ def make_csv(path: Path, rows: int, seed: int = 3) -> None:
             )
 
 
-def run(kb: Path, *args: str) -> tuple[float, str]:
-    """Wall time and stderr of one `lessons --kb KB ARGS` run."""
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(kb: Path, *args: str) -> tuple[float, float, str]:
+    """Wall time, CPU time (with worker processes) and last stderr line of one run."""
+    cpu = _cpu()
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "lessons", "--kb", str(kb), *args],
@@ -75,10 +83,11 @@ def run(kb: Path, *args: str) -> tuple[float, str]:
         check=False,
     )
     elapsed = time.perf_counter() - start
+    cpu = _cpu() - cpu
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"lessons {' '.join(args)} exited {done.returncode}")
-    return elapsed, done.stderr.strip().splitlines()[-1]
+    return elapsed, cpu, done.stderr.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -92,9 +101,12 @@ def main() -> None:
         make_csv(source, args.rows)
         kb = folder / "kb"
         (kb / "entries").mkdir(parents=True)
-        elapsed, summary = run(kb, "import", str(source))
+        elapsed, cpu, summary = run(kb, "import", str(source))
         files = len(list((kb / "entries").glob("*.yaml")))
-        print(f"import of {args.rows:,} CSV rows: {elapsed:.2f} s wall ({files:,} files)")
+        print(
+            f"import of {args.rows:,} CSV rows: {elapsed:.2f} s wall, {cpu:.2f} s CPU "
+            f"({files:,} files; load average {os.getloadavg()[0]:.2f})"
+        )
         print(f"  {summary}")
 
         corpora = sorted(p for p in EVAL.glob("*.jsonl") if "queries" not in p.name)
@@ -105,7 +117,7 @@ def main() -> None:
         (kb2 / "entries").mkdir(parents=True)
         total = 0.0
         for corpus in corpora:
-            elapsed, summary = run(kb2, "import", str(corpus), *CORPUS_MAP)
+            elapsed, _, summary = run(kb2, "import", str(corpus), *CORPUS_MAP)
             total += elapsed
             print(f"  {corpus.name:<28} {elapsed:6.2f} s  {summary.split(' (')[0]}")
         files = len(list((kb2 / "entries").glob("*.yaml")))

@@ -1267,7 +1267,7 @@ def apply_import(
     Refuses (``ConflictError``, nothing written) when ``--on-duplicate fail`` met
     ids that exist.
     """
-    from lessons.entries import atomic_write, dump_record, write_lock
+    from lessons.entries import write_lock
 
     if plan.conflicts:
         raise conflict_error(plan, dry_run=False)
@@ -1276,20 +1276,16 @@ def apply_import(
     total = len(plan.new) + len(plan.updates)
     done = 0
     with write_lock(kb.root):
-        for item in plan.new:
-            path = kb.root / item.path
-            if path.exists():
-                # Appeared since the plan was made: another writer got there first.
-                result.failed.append(RowProblem(item.where, f"{item.path} appeared meanwhile"))
+        for i, problem in _write_new(kb.root, schema, plan.new):
+            if problem:
+                result.failed.append(RowProblem(plan.new[i].where, problem))
             else:
-                # Atomic (temporary file, then rename) but flushed to disk once below:
-                # an fsync per file costs more than everything else put together.
-                atomic_write(path, dump_record(item.record, schema), durable=False)
                 result.written += 1
             done += 1
             if progress and done % 200 == 0:
                 progress(done, total)
         if result.written:
+            # Written atomically but not fsynced one by one (see _write_one): flush once.
             os.sync()
     for item in plan.updates:
         try:
@@ -1304,6 +1300,55 @@ def apply_import(
         progress(total, total)
     result.report = kb.sync(sync_progress)
     return result
+
+
+# Below this many new files, starting worker processes costs more than it saves.
+PARALLEL_FROM = 400
+_CHUNK = 250
+_job: tuple[Path, Schema, list[Planned]] | None = None
+
+
+def _write_one(root: Path, schema: Schema, item: Planned) -> str | None:
+    """Write one new record file; the reason it was not written, if it was not."""
+    from lessons.entries import atomic_write, dump_record
+
+    path = root / item.path
+    if path.exists():
+        # Appeared since the plan was made: something else wrote it first.
+        return f"{item.path} appeared meanwhile; not overwritten"
+    # Atomic (temporary file, then rename) but not fsynced here: an fsync per file
+    # costs more than everything else put together; the caller flushes once.
+    atomic_write(path, dump_record(item.record, schema), durable=False)
+    return None
+
+
+def _write_chunk(bounds: tuple[int, int]) -> list[tuple[int, str | None]]:
+    assert _job is not None
+    root, schema, items = _job
+    return [(i, _write_one(root, schema, items[i])) for i in range(*bounds)]
+
+
+def _write_new(
+    root: Path, schema: Schema, items: list[Planned]
+) -> Iterable[tuple[int, str | None]]:
+    """(index, problem or None) for each new file, written by worker processes when many."""
+    global _job
+    if len(items) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        for i, item in enumerate(items):
+            yield i, _write_one(root, schema, item)
+        return
+    import multiprocessing
+
+    # The workers are forked, so they see the plan without pickling it.
+    _job = (root, schema, items)
+    try:
+        ctx = multiprocessing.get_context("fork")
+        chunks = [(s, min(s + _CHUNK, len(items))) for s in range(0, len(items), _CHUNK)]
+        with ctx.Pool(min(os.cpu_count() or 2, 4)) as pool:
+            for results in pool.imap_unordered(_write_chunk, chunks):
+                yield from results
+    finally:
+        _job = None
 
 
 def conflict_error(plan: ImportPlan, *, dry_run: bool) -> ConflictError:

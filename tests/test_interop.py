@@ -468,3 +468,29 @@ def test_markdown_export_is_for_people() -> None:
 
 def test_public_only_keeps_public_records() -> None:
     assert interop.public_only([RECORD, {**RECORD, "visibility": "internal"}]) == [RECORD]
+
+
+# --- applying ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows", [3, interop.PARALLEL_FROM + 50])
+def test_apply_writes_every_new_record_and_syncs_once(kb: KB, rows: int) -> None:
+    text = CSV_HEAD + "".join(
+        f"Row {i},mistake,2024-05-01,What happened {i}.\n" for i in range(rows)
+    )
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    result = interop.apply_import(base, plan(kb, text))
+    assert (result.written, result.updated, result.failed) == (rows, 0, [])
+    assert result.report is not None and result.report.added == rows
+    assert base.store.count() == rows
+    assert (kb.entries / f"2024-05-row-{rows - 1}.yaml").is_file()
+    assert not [p for p in kb.entries.iterdir() if p.name.startswith(".")]
+
+
+def test_apply_refuses_a_plan_with_conflicts(kb: KB) -> None:
+    kb.add("a")
+    with pytest.raises(LessonsError, match="already exists"):
+        interop.apply_import(
+            KnowledgeBase.open(str(kb.root)), plan(kb, "id,title,kind,summary\na,A,mistake,x\n")
+        )
