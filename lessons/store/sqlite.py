@@ -139,6 +139,12 @@ class SQLiteStore(Store):
         # bm25() is lower for better matches; search adds scores up, so flip the sign.
         return {pk: -score for pk, score in rows}
 
+    def fts_exists(self, expr: str) -> bool:
+        if not expr:
+            return False
+        sql = "SELECT 1 FROM record_fts WHERE record_fts MATCH ? LIMIT 1"
+        return self.conn.execute(sql, (expr,)).fetchone() is not None
+
     def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
         if not expr or not pks:
             return {}
