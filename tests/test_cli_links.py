@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import KB
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _three(kb: KB) -> None:
@@ -258,7 +262,10 @@ def test_related_recurring_takes_filters_and_an_id(kb: KB) -> None:
     _similar(kb)
     none = kb.run("related", "--recurring", "--until", "2023-12-31")
     assert (none.exit_code, none.stdout) == (1, "")
-    assert none.stderr == "Error: no recurring mistakes found with --until 2023-12-31\n"
+    assert none.stderr == (
+        "Error: no recurring mistakes found with --until 2023-12-31\n"
+        "hint: --min-score lowers the text similarity it takes (now 0.5)\n"
+    )
     mine = json.loads(kb.run("related", "--recurring", "2023-01", "--json").stdout)
     assert [r["earlier"]["id"] for r in mine["results"]] == ["2023-01-disk-full"]
     strict = kb.run("related", "--recurring", "--min-score", "0.99")
@@ -408,3 +415,48 @@ def test_check_warns_about_near_duplicate_records(kb: KB) -> None:
     ) in res.stderr
     kb.run("link", "2024-03-slow-search-copy", "2024-03-slow-search", "--rel", "supersedes")
     assert "'2024-03-slow-search-copy' reads like" not in kb.run("check").stderr
+
+
+# --- PostgreSQL: no FTS5 there, so related and recurrence score every record -------------
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped without a server."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
+    name = f"lessons_links_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_links_related_recurring_and_graph_on_postgres(kb: KB, pg_url: str) -> None:
+    _similar(kb)
+    sqlite_related = json.loads(kb.run("related", "2024-02-disk", "--json").stdout)
+    res = kb.run("--db", pg_url, "related", "2024-02-disk", "--json")
+    assert res.exit_code == 0, res.stderr
+    on_pg = json.loads(res.stdout)
+    assert [r["id"] for r in on_pg["results"]][:1] == ["2023-01-disk-full"]
+    assert [r["id"] for r in on_pg["results"]][:1] == [r["id"] for r in sqlite_related["results"]][
+        :1
+    ]
+    link = kb.run("--db", pg_url, "link", "2024-02-disk", "2023-01-disk", "--rel", "repeats")
+    assert link.exit_code == 0, link.stderr
+    recurring = json.loads(kb.run("--db", pg_url, "related", "--recurring", "--json").stdout)
+    assert [(r["id"], r["linked"]) for r in recurring["results"]] == [
+        ("2024-02-disk-full-again", True)
+    ]
+    edges = json.loads(kb.run("--db", pg_url, "graph", "-f", "json").stdout)["edges"]
+    assert edges == [
+        {"from": "2024-02-disk-full-again", "to": "2023-01-disk-full", "rel": "repeats"}
+    ]

@@ -128,12 +128,8 @@ def _recurring(
     from lessons.errors import NoMatchError
     from lessons.links import RECURRENCE_SCORE, recurrence
 
-    found = recurrence(
-        kb,
-        filters,
-        record=ref,
-        min_score=RECURRENCE_SCORE if min_score is None else min_score,
-    )
+    threshold = RECURRENCE_SCORE if min_score is None else min_score
+    found = recurrence(kb, filters, record=ref, min_score=threshold)
     shown = found[:limit]
     if json_out:
         print_json({"total": len(found), "results": [r.as_dict() for r in shown]})
@@ -156,7 +152,10 @@ def _recurring(
             write_err(f"{len(shown)} of {len(found)} shown (--limit)")
     if not found:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
-        raise NoMatchError(f"no recurring mistakes found{what}")
+        raise NoMatchError(
+            f"no recurring mistakes found{what}",
+            hint=f"--min-score lowers the text similarity it takes (now {threshold})",
+        )
 
 
 @app.command()
