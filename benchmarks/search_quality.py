@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +46,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def to_record(item: dict[str, Any]) -> dict[str, Any]:
-    """A corpus item as a lessons record (the mapping `lessons import` applies)."""
+    """A corpus item as a lessons record (the mapping `lessons import` applies; fallback)."""
     from lessons.model import MAX_TITLE, id_from_foreign, normalise_tag
 
     date = item.get("date")
@@ -67,16 +68,34 @@ def to_record(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_kb(root: Path, items: Sequence[dict[str, Any]]) -> Any:
-    """Write the records into ``root/entries`` and index them; return the KnowledgeBase."""
+def build_kb(root: Path, paths: Sequence[Path], items: Sequence[dict[str, Any]]) -> Any:
+    """A knowledge base at ``root`` holding the corpora, indexed; return the KnowledgeBase.
+
+    The records come in through ``lessons import`` (org -> team, source_url ->
+    sources, the corpus name left out), as a user would load them; if import
+    fails, they are written directly with the same mapping (``to_record``).
+    """
     from lessons.entries import dump_record
     from lessons.kb import KnowledgeBase
 
     entries = root / "entries"
     entries.mkdir(parents=True)
-    for item in items:
-        rec = to_record(item)
-        (entries / f"{rec['id']}.yaml").write_text(dump_record(rec), encoding="utf-8")
+    maps = ["--map", "org=team", "--map", "source_url=sources", "--map", "corpus="]
+    for path in paths:
+        done = subprocess.run(
+            [sys.executable, "-m", "lessons", "--kb", str(root), "import", str(path), *maps],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"lessons import failed ({done.stderr.strip()[:200]}); writing records directly")
+            for old in entries.glob("*.yaml"):
+                old.unlink()
+            for item in items:
+                rec = to_record(item)
+                (entries / f"{rec['id']}.yaml").write_text(dump_record(rec), encoding="utf-8")
+            break
     kb = KnowledgeBase.open(str(root))
     kb.sync()
     return kb
@@ -162,7 +181,7 @@ def report(name: str, rankings: Sequence[Sequence[str]], judged: Sequence[dict[s
     for which in ("all", "non-hard", "hard"):
         m = metrics(rankings, judged, which)
         cells.append(f"{m['MRR']:.3f} {m['R@5']:.3f} {m['R@10']:.3f}")
-    print(f"{name:<28} " + "   ".join(cells))
+    print(f"{name:<30} " + "   ".join(cells))
 
 
 def ablations() -> list[tuple[str, dict[str, Any]]]:
@@ -214,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        kb = build_kb(Path(tmp) / "kb", items)
+        kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in args.corpus], items)
         loaded = time.perf_counter() - started
         n_hard = sum(1 for q in judged if q["hard"])
         print(
@@ -222,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({len(judged) - n_hard} non-hard, {n_hard} hard); loaded and indexed in "
             f"{loaded:.1f} s"
         )
-        print(f"{'':<28} {'all: MRR R@5 R@10':<21}   {'non-hard':<21}   {'hard':<21}")
+        print(f"{'':<30} {'all: MRR R@5 R@10':<21}   {'non-hard':<21}   {'hard':<21}")
         report("plain BM25 (title x2+summary)", plain_bm25(mapped, queries), judged)
         started = time.perf_counter()
         ours = lessons_rankings(kb, queries, DEFAULT_TUNING)

@@ -24,6 +24,8 @@ How a query is answered (docs/search.md has the long version):
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 import math
 import re
@@ -227,11 +229,16 @@ def spelling_variants(word: str) -> list[str]:
     return [v for v in dict.fromkeys(out) if v != word]
 
 
+_CANONICAL = (_SPELLING_RULES[0], _SPELLING_RULES[2], _SPELLING_RULES[6])
+
+
+@functools.lru_cache(maxsize=4096)
 def light_stem(word: str) -> str:
     """A crude suffix stripper, used only to match query words against synonym entries."""
     w = _SPELLING_PAIRS.get(word, word)
-    for pattern, repl in _SPELLING_RULES[0:1] + _SPELLING_RULES[2:3] + _SPELLING_RULES[6:7]:
-        w = pattern.sub(repl, w)  # one canonical (American) spelling
+    if "our" in w or "is" in w or "re" in w:
+        for pattern, repl in _CANONICAL:
+            w = pattern.sub(repl, w)  # one canonical (American) spelling
     if len(w) > 4 and w.endswith("ies"):
         return w[:-3] + "y"
     for suffix in ("ing", "ed", "s"):
@@ -254,7 +261,8 @@ def light_stem(word: str) -> str:
 class Thesaurus:
     """Groups of equivalent terms, found in a query by their light stems."""
 
-    groups: list[list[tuple[str, ...]]] = field(default_factory=list)
+    # each group: (entry, its stemmed form) pairs
+    groups: list[list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(default_factory=list)
     # stemmed entry -> the groups it is in
     index: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     longest: int = 1
@@ -269,20 +277,15 @@ class Thesaurus:
         if len(entries) < 2:
             return
         gid = len(self.groups)
-        self.groups.append(entries)
-        for words in entries:
-            key = tuple(light_stem(w) for w in words)
+        keys = [tuple(light_stem(w) for w in words) for words in entries]
+        self.groups.append(list(zip(entries, keys, strict=True)))
+        for key in keys:
             self.index.setdefault(key, []).append(gid)
             self.longest = max(self.longest, len(key))
 
     def others(self, key: tuple[str, ...]) -> list[tuple[str, ...]]:
         """The other entries of the groups holding the stemmed entry ``key``."""
-        return [
-            e
-            for gid in self.index.get(key, [])
-            for e in self.groups[gid]
-            if tuple(light_stem(w) for w in e) != key
-        ]
+        return [e for gid in self.index.get(key, []) for e, k in self.groups[gid] if k != key]
 
     def matches(self, stems: Sequence[str]) -> list[tuple[int, int, list[tuple[str, ...]]]]:
         """(start, end, other entries) for every entry found in a sequence of stemmed words."""
@@ -680,7 +683,7 @@ def search(
     """Ranked records for a query (SPEC §5); raises ``NoMatchError`` with a hint when none."""
     filters = filters or Filters()
     plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning)
-    ranked, n_all = rank(store, plan, filters, tuning)
+    ranked, total, n_all = rank(store, plan, filters, tuning, limit)
     showing = _showing(text, plan.corrected) if plan.corrected else None
     if not ranked:
         raise NoMatchError(
@@ -709,7 +712,7 @@ def search(
         )
     return SearchResult(
         query=text,
-        total=len(ranked),
+        total=total,
         matched_all=n_all,
         hits=hits,
         corrected=plan.corrected,
@@ -720,16 +723,24 @@ def search(
 
 
 def rank(
-    store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING
-) -> tuple[list[tuple[int, float, bool]], int]:
-    """(pk, score, matches every concept) best first, and how many match every concept."""
-    w = tuning.weights
+    store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING, depth: int = 10
+) -> tuple[list[tuple[int, float, bool]], int, int]:
+    """The best ``depth`` records as (pk, score, matches every concept), best first;
+    how many records match at all; how many match every concept."""
+    allowed = None if filters.is_empty() else store.record_pks(filters)
+
+    def scores(expr: str) -> dict[int, float]:
+        found: dict[int, float] = store.fts_scores(expr, tuning.weights)
+        if allowed is None:
+            return found
+        return {pk: s for pk, s in found.items() if pk in allowed}
+
     totals: dict[int, float] = {}
     satisfied: Counter[int] = Counter()
     for c in plan.concepts:
         best: dict[int, float] = {}
         for weight, alts in c.groups(tuning):
-            for pk, s in store.fts_scores(alts_fts(alts), filters, w).items():
+            for pk, s in scores(alts_fts(alts)).items():
                 best[pk] = max(best.get(pk, 0.0), weight * s)
         for pk, s in best.items():
             totals[pk] = totals.get(pk, 0.0) + s
@@ -739,45 +750,47 @@ def rank(
         primaries = [c.primary for c in plan.concepts]
         pairs = [(a, b) for a, b in itertools.pairwise(primaries) if a and b]
         if pairs:
-            near = store.fts_scores(near_fts(pairs, tuning.proximity_distance), filters, w)
+            near = scores(near_fts(pairs, tuning.proximity_distance))
             for pk, s in near.items():
                 if pk in totals:
                     totals[pk] += tuning.proximity_weight * s
     if plan.excluded:
-        for pk in store.fts_scores(alts_fts(plan.excluded), filters, w):
+        for pk in scores(alts_fts(plan.excluded)):
             totals.pop(pk, None)
     n = len(plan.concepts)
     full = {pk for pk in totals if satisfied[pk] >= n}
     tiered = tuning.all_first and n <= tuning.tier_max_words
 
-    def order(scores: Mapping[int, float]) -> list[tuple[int, float, bool]]:
-        out = [(pk, s, pk in full) for pk, s in scores.items()]
-        out.sort(key=lambda x: (tiered and not x[2], -x[1], x[0]))
-        return out
+    def best_of(items: Mapping[int, float], k: int) -> list[tuple[int, float, bool]]:
+        top = heapq.nsmallest(
+            k, items.items(), key=lambda x: (tiered and x[0] not in full, -x[1], x[0])
+        )
+        return [(pk, s, pk in full) for pk, s in top]
 
-    ranked = order(totals)
-    if not (tuning.feedback_weight and tuning.feedback_terms and ranked):
-        return ranked, len(full)
-    extra = _feedback(store, plan, ranked[: tuning.feedback_docs], tuning)
+    first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
+    use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
+    extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
     if not extra:
-        return ranked, len(full)
+        return first[:depth], len(totals), len(full)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
-    prf = store.fts_scores(alts_fts(extra), filters, w)
+    prf = scores(alts_fts(extra))
     top_own = max(totals.values()) or 1.0
     top_prf = max(prf.values(), default=0.0) or 1.0
+    kept = first[: tuning.feedback_keep]
+    kept_pks = {pk for pk, _, _ in kept}
     mixed = {
         pk: s / top_own + tuning.feedback_weight * prf.get(pk, 0.0) / top_prf
         for pk, s in totals.items()
+        if pk not in kept_pks
     }
-    kept = ranked[: tuning.feedback_keep]
-    kept_pks = {pk for pk, _, _ in kept}
-    rest = order({pk: s for pk, s in mixed.items() if pk not in kept_pks})
+    rest = best_of(mixed, max(0, depth - len(kept)))
     floor = max((s for _, s, _ in rest), default=0.0)
     head = [
-        (pk, max(mixed[pk], floor + 0.01 * (len(kept) - k)), f) for k, (pk, _, f) in enumerate(kept)
+        (pk, max(s / top_own, floor + 0.01 * (len(kept) - k)), f)
+        for k, (pk, s, f) in enumerate(kept)
     ]
-    return head + rest, len(full)
+    return (head + rest)[:depth], len(totals), len(full)
 
 
 def _feedback(
@@ -894,10 +907,12 @@ def _no_match_hint(
     tuning: Tuning,
     text: str,
 ) -> str:
+    if store.count() == 0:
+        return "the knowledge base is empty; add a record with `lessons add`"
     if not filters.is_empty():
-        ranked, _ = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0))
-        if ranked:
-            return f"{len(ranked)} records match without {filters.describe()}; loosen the filters"
+        _, total, _ = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0))
+        if total:
+            return f"{total} records match without {filters.describe()}; loosen the filters"
     if plan.unknown:
         parts = []
         for word in plan.unknown[:3]:
@@ -905,6 +920,4 @@ def _no_match_hint(
             parts.append(f"'{word}': " + (", ".join(close) if close else "nothing close"))
         extra = " (drop --exact to use them)" if exact else ""
         return "in no record: " + "; ".join(parts) + extra
-    if store.count() == 0:
-        return "the knowledge base is empty; add a record with `lessons add`"
     return "try fewer or other words, or a prefix like word*"

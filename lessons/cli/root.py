@@ -12,7 +12,7 @@ from lessons import __version__
 from lessons.cli.app import STATE, State, app
 
 # Each module registers its commands on ``app`` when imported.
-from lessons.cli import interop, kb_cmds, links, read, record, reports, tag  # noqa: F401  isort: skip
+from lessons.cli import interop, kb_cmds, links, read, record, reports, search, tag  # noqa: F401  isort: skip
 
 
 def _version(value: bool) -> None:

@@ -476,9 +476,14 @@ class Store:
 
     dialect = "fts5"  # the full-text query syntax lessons.search writes for this store
 
-    def fts_scores(self, expr: str, filters: Filters, weights: Sequence[float]) -> dict[int, float]:
+    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
         """record pk -> relevance (higher is better) of every record matching ``expr``."""
         raise NotImplementedError
+
+    def record_pks(self, filters: Filters) -> set[int]:
+        """The pks of the records ``filters`` selects (search intersects its matches)."""
+        cond, params = self.where(filters)
+        return {r[0] for r in self.all(f"SELECT r.pk FROM record r WHERE {cond}", params)}
 
     def fts_exists(self, expr: str) -> bool:
         """True when some record matches ``expr`` (stemming included)."""

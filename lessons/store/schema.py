@@ -5,7 +5,7 @@ column lists against it, so the two cannot drift apart.
 """
 
 # Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RECORD_COLUMNS = (
     "id",

@@ -1,0 +1,149 @@
+"""lessons search: ranked records with highlighted snippets (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from lessons.cli.app import app, write_err
+from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
+from lessons.cli.render import KIND_STYLE, Doc, is_tty, print_json
+
+if TYPE_CHECKING:
+    from lessons.search import Hit, SearchResult
+
+
+# Marks a query word that starts with "-" so the option parser leaves it alone.
+_WORD_MARK = "\x1f"
+_SHORT_OPTIONS = ("-h", "-n")
+
+
+class _SearchCommand(TyperCommand):
+    """Reads ``-word`` as an excluded query word (``lessons search outage -dns``), not as
+    a cluster of short options."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        out: list[str] = []
+        after_dashes = False
+        for arg in args:
+            after_dashes = after_dashes or arg == "--"
+            short = arg in _SHORT_OPTIONS or (arg.startswith("-n") and arg[2:].isdigit())
+            if not (after_dashes or short) and len(arg) > 1 and arg[0] == "-" != arg[1]:
+                arg = _WORD_MARK + arg
+            out.append(arg)
+        return list(super().parse_args(ctx, out))
+
+
+@app.command(cls=_SearchCommand)
+@with_filters
+def search(
+    query: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="QUERY...",
+            help='Words (all must match), "a phrase", -word (exclude), word* (prefix), '
+            "field:word (title, summary, lesson, recommendations, tags, campaign, team).",
+        ),
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 10,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Do not correct words that are in no record.")
+    ] = False,
+    json_out: JsonOpt = False,
+    *,
+    filter_values: dict[str, Any],
+) -> None:
+    """Search the lessons: best matches first, with the matched words highlighted.
+
+    Records holding every word come first; when fewer than --limit do (or the
+    query is a longer description), the best partial matches follow, marked ~.
+    Misspelt words are corrected to the closest indexed words (--exact: not).
+    Exit 1 when nothing matches.
+
+    Example: lessons search "disk full" -test --kind mistake --since 2023
+    """
+    from lessons.errors import NoMatchError
+    from lessons.search import search as run_search
+
+    text = " ".join(w.removeprefix(_WORD_MARK) for w in query)
+    kb, _ = synced_kb()
+    filters = build_filters(kb, **filter_values)
+    try:
+        result = run_search(
+            kb.store, text, filters, limit=limit, exact=exact, synonyms=kb.config.synonyms
+        )
+    except NoMatchError:
+        if json_out:
+            print_json({"query": text, "total": 0, "matched_all": 0, "results": []})
+        raise
+    if json_out:
+        print_json(result.as_json())
+    elif is_tty():
+        render(result).print()
+    else:
+        _print_plain(result)
+    _notes(result)
+
+
+def render(result: SearchResult) -> Doc:
+    """Results as blocks: rank, id, kind, date; title; snippet; tags."""
+    doc = Doc()
+    for rank, hit in enumerate(result.hits, start=1):
+        if rank > 1:
+            doc.blank()
+        mark = "~" if hit.partial else " "
+        doc.line(
+            (f"{rank:>2}{mark} ", "dim"),
+            (hit.id, "bold"),
+            "  ",
+            (hit.kind, KIND_STYLE.get(hit.kind, "")),
+            ("  " + (hit.date or ""), "dim"),
+        )
+        doc.line("    ", (hit.title, "bold"))
+        if hit.snippet:
+            doc.line("    ", *[(text, "bold yellow" if hot else "") for text, hot in hit.snippet])
+        if hit.tags:
+            doc.line(("    tags: ", "dim"), (", ".join(hit.tags), "cyan"))
+    return doc
+
+
+def _print_plain(result: SearchResult) -> None:
+    """Piped: one tab-separated line per result; matched words between ** in the snippet."""
+    import sys
+
+    lines = [_plain_row(rank, hit) for rank, hit in enumerate(result.hits, start=1)]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def _plain_row(rank: int, hit: Hit) -> str:
+    cells = [
+        str(rank),
+        hit.id,
+        hit.kind,
+        hit.date or "",
+        hit.title,
+        hit.snippet_text("**"),
+        ",".join(hit.tags),
+        "some" if hit.partial else "all",
+    ]
+    return "\t".join(c.replace("\t", " ") for c in cells)
+
+
+def _notes(result: SearchResult) -> None:
+    """Corrections, truncation and counts, on stderr."""
+    if result.showing:
+        write_err(f"showing results for: {result.showing}  (--exact searches as typed)")
+    if result.unknown:
+        write_err("in no record: " + ", ".join(result.unknown))
+    if result.truncated:
+        write_err("the query was long: only its first words were searched for")
+    shown = len(result.hits)
+    partial = sum(1 for h in result.hits if h.partial)
+    if shown < result.total or partial:
+        counts = f"{shown} of {result.total} shown"
+        counts += f"; {result.matched_all} match every word"
+        if partial:
+            counts += f"; {partial} shown match only some of them"
+        write_err(counts)
