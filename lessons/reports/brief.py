@@ -6,10 +6,13 @@ and by impact, then successes worth repeating, each with its lesson and its
 recommendations as a Markdown checklist; the open actions on them; and the
 recurring pitfalls within the plan's themes.
 
-Relevance is ``lessons search`` over the plan's words (a long document is
-reduced to its most distinctive words first), plus the overlap of the plan's
-themes (``--tag``, and tags named in the text), its stage and its campaign.
-The first ``limit`` by relevance are shown; the kind and impact only order them.
+Relevance is ``lessons search`` over the plan's words (words about planning
+itself left out; a long document reduced to its most distinctive words), plus
+how much of the plan a record's title and tags cover, the ``--tag`` themes it
+carries, its stage and its campaign. The first ``limit`` by relevance are
+shown; kind and impact only order them. Tags the text names are the plan's
+themes: they bring in records when search finds too few, and select the
+recurring pitfalls shown.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from lessons.model import today as today_iso
 from lessons.reports import kb_name, recurring, short
 
 # Search results considered before the themes, stage and campaign re-rank them.
-POOL = 50
+POOL = 30
 # A plan with more distinct content words than search takes (its MAX_TERMS) is
 # searched by its most distinctive ones: the most repeated, then the rarest.
 QUERY_WORDS = 32
@@ -37,8 +40,15 @@ _PLANNING = """plan plans planned planning want wants wanted need needs going in
 intended aim aims next upcoming ensure avoid avoiding repeat repeating past previous lesson
 lessons learned learnt brief briefing"""
 PLANNING_WORDS = frozenset(_PLANNING.split())
-# Weights of the relevance score: search (0..1, relative to the best) comes first.
-THEME_WEIGHT = 0.3
+# Weights of the relevance score. Search (0..1, relative to the best hit) comes
+# first; then the share of the plan's words that the record's title and tags hold
+# (a lesson about several aspects of the plan bears on it more than one sharing a
+# single rare word somewhere in its text); the share of the --tag themes it
+# carries; the same stage; the same campaign. Tuned on the judged queries
+# (benchmarks/brief_quality.py): larger weights for what search already counts
+# cost recall there.
+COVER_WEIGHT = 0.2
+THEME_WEIGHT = 0.5
 STAGE_WEIGHT = 0.05
 CAMPAIGN_WEIGHT = 0.2
 # Results below this share of the best relevance are left out, even within ``limit``.
@@ -46,6 +56,8 @@ FLOOR = 0.1
 MAX_THEMES = 10
 
 _WORD = re.compile(r"[^\W_]+")
+# Quotes, field: prefixes and prefix stars: query syntax that a plan does not mean.
+_SYNTAX = re.compile(r'["*]|(?<=\w):')
 KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
 
 
@@ -107,8 +119,8 @@ def build_brief(
             + did_you_mean(stage, stages)
         )
     tag_counts = dict(store.tag_counts())
-    themes = asked + [t for t in tags_in_text(plan, tag_counts, aliases) if t not in asked]
-    themes = themes[:MAX_THEMES]
+    named = [t for t in tags_in_text(plan, tag_counts, aliases) if t not in asked]
+    themes = (asked + named)[:MAX_THEMES]
     stage = stage or _stage_in_text(plan, stages)
     searched = query_for(store, plan)
 
@@ -132,7 +144,9 @@ def build_brief(
                 words = {w for w in words if all(light_stem(p) in stems for p in w.split())}
                 matched[hit.id] = sorted(words)[:6]
     candidates = list(text_scores)
-    candidates += _sharing(store, themes, limit=POOL)
+    # Records found by their tags alone: those asked for, or, when search found too
+    # few, those the text names.
+    candidates += _sharing(store, asked if len(candidates) >= limit else themes, limit=POOL)
     if campaign:
         from lessons.filters import Filters
 
@@ -145,10 +159,7 @@ def build_brief(
             hint="describe it in other words, or name its themes with --tag",
         )
 
-    n = max(store.count(), 1)
-    idf = {t: math.log((n + 1) / (tag_counts.get(t, 0) + 1)) + 0.1 for t in themes}
-    weight = {t: idf[t] * (2.0 if t in asked else 1.0) for t in themes}
-    theme_total = sum(weight.values())
+    plan_stems = _stems(searched)
     scored = []
     for rid in candidates:
         rec = store.get(rid)
@@ -158,8 +169,10 @@ def build_brief(
         same_stage = bool(stage and rec.get("stage") == stage)
         same_campaign = bool(campaign and (rec.get("campaign") or "").lower() == campaign.lower())
         score = text_scores.get(rid, 0.0)
-        if theme_total:
-            score += THEME_WEIGHT * sum(weight[t] for t in shared) / theme_total
+        if asked:
+            score += THEME_WEIGHT * sum(1 for t in shared if t in asked) / len(asked)
+        if plan_stems:
+            score += COVER_WEIGHT * len(plan_stems & _stems(_about(rec))) / len(plan_stems)
         score += STAGE_WEIGHT * same_stage + CAMPAIGN_WEIGHT * same_campaign
         why = []
         if matched.get(rid):
@@ -244,7 +257,8 @@ def _result(score: float, rec: dict[str, Any], why: list[str]) -> dict[str, Any]
 
 def query_for(store: Any, plan: str, words: int = QUERY_WORDS) -> str:
     """The search query for a plan: its words as they stand when there are few, else
-    its ``words`` most distinctive ones (by TF-IDF against the index), in text order.
+    its ``words`` most distinctive ones (by TF-IDF against the index), once each, in
+    text order.
 
     Only words go into the query, so nothing in a plan is read as query syntax.
     """
@@ -253,8 +267,10 @@ def query_for(store: Any, plan: str, words: int = QUERY_WORDS) -> str:
     tokens = [w.lower() for w in _WORD.findall(plan)]
     tokens = [w for w in tokens if w not in PLANNING_WORDS] or tokens
     content = [w for w in tokens if w not in STOPWORDS and len(w) > 2 and not w.isdigit()]
-    if len(set(content)) <= words:
-        return " ".join(tokens)
+    if len(content) <= words:
+        # As written (hyphenated words stay whole), without what search reads as syntax.
+        kept = [t for t in _SYNTAX.sub(" ", plan).split() if t.lower() not in PLANNING_WORDS]
+        return " ".join(t.strip("-") for t in kept if _WORD.search(t))
     tf = Counter(content)
     df = store.word_counts(tf)
     n = max(store.count(), 1)
@@ -290,6 +306,24 @@ def tags_in_text(text: str, tag_counts: dict[str, int], aliases: dict[str, str] 
                 found[tag] += 1
                 first.setdefault(tag, i)
     return sorted(found, key=lambda t: (-found[t], first[t]))
+
+
+def _stems(text: str) -> set[str]:
+    """The light stems of the content words of ``text``."""
+    from lessons.search import STOPWORDS, light_stem
+
+    return {
+        light_stem(w)
+        for w in _WORD.findall(text.lower())
+        if w not in STOPWORDS and len(w) > 2 and not w.isdigit()
+    }
+
+
+def _about(rec: dict[str, Any]) -> str:
+    """What a record is about: its title and tags."""
+    parts = [rec.get("title") or ""]
+    parts += [t.replace("-", " ") for t in rec.get("tags") or []]
+    return " ".join(parts)
 
 
 def _stage_in_text(text: str, stages: Sequence[str]) -> str | None:

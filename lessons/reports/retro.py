@@ -498,7 +498,8 @@ def _merged(members: Sequence[_Group]) -> dict[str, Any]:
     for g in members:
         records.update(g.records)
         texts.update(g.texts)
-    best = max(texts.items(), key=lambda kv: (kv[1], -len(kv[0])))[0]
+    # The most used wording; on a tie, the leader's (most repeated, highest impact).
+    best = max(texts.items(), key=lambda kv: kv[1])[0]
     return {
         "text": best,
         "count": len(records),
