@@ -181,7 +181,7 @@ def test_retro_of_nothing_says_so_and_writes_nothing(kb: KB, tmp_path: Path) -> 
 def test_retro_themes_against_the_previous_period(kb: KB) -> None:
     res = campaign_kb(kb).run("retro", "--since", "2024-01", "--until", "2024-03")
     assert res.exit_code == 0, res.stderr
-    assert "Compared with the previous 91 days (2023-10-02 – 2023-12-31), 1 record." in res.stdout
+    assert "Compared with the previous 3 months (2023-10-01 – 2023-12-31), 1 record." in res.stdout
     assert "| venue | 2 | 67% | 0 | +2 ★ new |" in res.stdout
     assert "Gone quiet since then: press (1 before)." in res.stdout
 

@@ -94,7 +94,7 @@ def test_retro_of_empty_selection_raises_no_match(kb: KB) -> None:
 
 
 def test_retro_themes_compare_with_the_previous_period_of_the_same_length(kb: KB) -> None:
-    # The period: 2024-04-01 .. 2024-06-30 (91 days); before it: 2024-01-01 .. 2024-03-31.
+    # The period: a quarter, 2024-04-01 .. 2024-06-30; before it: 2024-01-01 .. 2024-03-31.
     kb.add("now-1", date="2024-04-10", tags=["outage", "dns"])
     kb.add("now-2", date="2024-05-10", tags=["outage", "dns"])
     kb.add("now-3", date="2024-06-10", tags=["outage"])
@@ -103,7 +103,7 @@ def test_retro_themes_compare_with_the_previous_period_of_the_same_length(kb: KB
     kb.add("long-ago", date="2020-01-01", tags=["dns"])
     themes = build_retro(opened(kb), Filters(since="2024-04-01", until="2024-06-30")).themes
     assert themes["compare"] == "count"
-    assert themes["baseline"] == "the previous 91 days (2024-01-01 – 2024-03-31)"
+    assert themes["baseline"] == "the previous 3 months (2024-01-01 – 2024-03-31)"
     assert themes["baseline_records"] == 2
     by_tag = {t["tag"]: t for t in themes["items"]}
     assert by_tag["outage"]["count"] == 3
@@ -112,6 +112,15 @@ def test_retro_themes_compare_with_the_previous_period_of_the_same_length(kb: KB
     assert by_tag["outage"]["trend"] == "up"
     assert by_tag["dns"]["trend"] == "new"
     assert themes["faded"] == [{"tag": "billing", "baseline_count": 2}]
+
+
+def test_the_previous_period_is_in_months_for_whole_months_else_in_days() -> None:
+    from lessons.reports.retro import previous_period
+
+    assert previous_period("2019-01-01", "2020-12-31") == ("2017-01-01", "24 months")
+    assert previous_period("2024-03-01", "2024-03-31") == ("2024-02-01", "1 month")
+    assert previous_period("2024-01-01", "2024-01-01") == ("2023-12-31", "1 day")
+    assert previous_period("2024-03-10", "2024-03-19") == ("2024-02-29", "10 days")
 
 
 def test_retro_themes_of_a_campaign_compare_with_the_rest_by_share(kb: KB) -> None:

@@ -163,11 +163,10 @@ def print_retro(data: dict[str, Any]) -> None:
     head = data["headline"]
     acts = data["actions"]
     out.print(Text(data["title"], style="bold"))
-    first, last = data["period"]["first"], data["period"]["last"]
     sub = [
         data["knowledge_base"],
         f"{head['records']} records",
-        f"{first} – {last}" if first else "",
+        data["period"]["span"] or "",
         f"generated {data['generated']}",
     ]
     out.print(Text(" · ".join(s for s in sub if s), style="dim"))

@@ -100,6 +100,9 @@ def build_retro(
             "until": filters.until,
             "first": dates[0] if dates else None,
             "last": dates[-1] if dates else None,
+            "span": (dates[0] if dates[0] == dates[-1] else f"{dates[0]} – {dates[-1]}")
+            if dates
+            else None,
             "undated": len(rows) - len(dates),
         },
         headline=_headline(rows),
@@ -187,14 +190,12 @@ def _themes(
         start = filters.since or (dates[0] if dates else None)
         end = filters.until or max(today, dates[-1] if dates else today)
         if start and end >= start:
-            length = (dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1
-            prev = dataclasses.replace(
-                filters, since=shift_date(start, -length), until=shift_date(start, -1)
-            )
+            before, span = previous_period(start, end)
+            prev = dataclasses.replace(filters, since=before, until=shift_date(start, -1))
             base = dict(store.tag_counts(prev))
             base_total = store.select(prev, limit=0)[0]
             compare = "count"
-            baseline = f"the previous {length} days ({prev.since} – {prev.until})"
+            baseline = f"the previous {span} ({prev.since} – {prev.until})"
     elif filters.campaign or filters.team:
         rest = dataclasses.replace(filters, campaign=None, team=None)
         everywhere = dict(store.tag_counts(rest))
@@ -239,6 +240,20 @@ def _themes(
         "items": items,
         "faded": faded,
     }
+
+
+def previous_period(start: str, end: str) -> tuple[str, str]:
+    """The first day of the period of the same length just before ``start``..``end``, and
+    that length in words. Whole months (a quarter, a year) shift by months, so that
+    2024 is compared with 2023; other periods by days."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if first.day == 1 and (last + dt.timedelta(days=1)).day == 1:
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        n = first.year * 12 + first.month - 1 - months
+        since = dt.date(n // 12, n % 12 + 1, 1).isoformat()
+        return since, f"{months} month{'s' if months != 1 else ''}"
+    days = (last - first).days + 1
+    return shift_date(start, -days), f"{days} day{'s' if days != 1 else ''}"
 
 
 def _trend(now: float, before: float) -> str:
