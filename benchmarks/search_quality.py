@@ -10,6 +10,7 @@ summary, no stemming, no fuzzy matching) computed here on the same records.
     python benchmarks/search_quality.py             # ../shared/eval, postmortems
     python benchmarks/search_quality.py --ablate
     python benchmarks/search_quality.py --eval DIR --queries Q.jsonl --corpus A.jsonl B.jsonl
+    python benchmarks/search_quality.py --db postgresql://USER@HOST/DB   # PostgreSQL store
 
 The corpora are read at run time and never copied into the repository. Corpus
 ids that are not record ids (``google-GAE-#15023``) become ids by the rule
@@ -68,7 +69,9 @@ def to_record(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build_kb(root: Path, paths: Sequence[Path], items: Sequence[dict[str, Any]]) -> Any:
+def build_kb(
+    root: Path, paths: Sequence[Path], items: Sequence[dict[str, Any]], db: str | None = None
+) -> Any:
     """A knowledge base at ``root`` holding the corpora, indexed; return the KnowledgeBase.
 
     The records come in through ``lessons import`` (org -> team, source_url ->
@@ -96,8 +99,11 @@ def build_kb(root: Path, paths: Sequence[Path], items: Sequence[dict[str, Any]])
                 rec = to_record(item)
                 (entries / f"{rec['id']}.yaml").write_text(dump_record(rec), encoding="utf-8")
             break
-    kb = KnowledgeBase.open(str(root))
-    kb.sync()
+    kb = KnowledgeBase.open(str(root), db)
+    if db:
+        kb.rebuild()
+    else:
+        kb.sync()
     return kb
 
 
@@ -216,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", default=DEFAULT_QUERIES)
     parser.add_argument("--corpus", nargs="+", default=list(DEFAULT_CORPORA))
     parser.add_argument("--ablate", action="store_true", help="show what each component adds")
+    parser.add_argument("--db", help="index into this store URL (e.g. postgresql://...)")
     args = parser.parse_args(argv)
 
     if not (args.eval / args.queries).is_file():
@@ -233,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in args.corpus], items)
+        kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in args.corpus], items, args.db)
         loaded = time.perf_counter() - started
         n_hard = sum(1 for q in judged if q["hard"])
         print(

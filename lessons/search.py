@@ -161,15 +161,48 @@ def near_fts(pairs: Iterable[tuple[str, str]], distance: int) -> str:
     return " OR ".join(f'NEAR("{a}" "{b}", {int(distance)})' for a, b in dict.fromkeys(pairs))
 
 
+# PostgreSQL keeps four weight labels; each full-text column has one (store/postgres.py).
+TS_LABELS = {
+    "title": "A",
+    "tags_text": "A",
+    "lesson": "B",
+    "recommendations": "B",
+    "summary": "C",
+    "campaign": "D",
+    "team": "D",
+}
+
+
 def alts_tsquery(alts: Iterable[Alt]) -> str:
-    """PostgreSQL ``to_tsquery`` syntax for "any of these" (column limits are dropped)."""
+    """PostgreSQL ``to_tsquery`` syntax for "any of these".
+
+    Words hold letters and digits only (``parse_query``), so quoting them is
+    enough; ``field:word`` becomes the field's weight label (title and tags share A).
+    """
     parts = []
-    for words, prefix, _ in dict.fromkeys(alts):
+    for words, prefix, column in dict.fromkeys(alts):
+        label = TS_LABELS.get(column or "", "")
         quoted = ["'" + w.replace("'", "''").replace("\\", "") + "'" for w in words]
+        if label:
+            quoted = [f"{q}:{label}" for q in quoted]
         if prefix:
-            quoted[-1] += ":*"
+            quoted[-1] += "*" if label else ":*"
         parts.append("(" + " <-> ".join(quoted) + ")")
     return " | ".join(parts)
+
+
+def match_expr(store: Any, alts: Iterable[Alt]) -> str:
+    """"Any of these" in the query syntax of ``store`` (FTS5 or PostgreSQL tsquery)."""
+    if getattr(store, "dialect", "fts5") == "tsquery":
+        return alts_tsquery(alts)
+    return alts_fts(alts)
+
+
+def near_expr(store: Any, pairs: Iterable[tuple[str, str]], distance: int) -> str:
+    """Word pairs close together; empty where the store has no NEAR (PostgreSQL)."""
+    if getattr(store, "dialect", "fts5") == "tsquery":
+        return ""
+    return near_fts(pairs, distance)
 
 
 # --- words -------------------------------------------------------------------------
@@ -389,10 +422,10 @@ class Plan:
     unknown: list[str]  # words in no record and not corrected
     truncated: bool = False
 
-    def highlight_fts(self) -> str:
+    def highlight(self, store: Any) -> str:
         """Everything worth highlighting in snippets."""
         alts = [a for c in self.concepts for a in (*c.alts, *c.shared, *c.syns)]
-        return alts_fts(alts)
+        return match_expr(store, alts)
 
 
 def plan_query(
@@ -564,7 +597,7 @@ def _concept(
     if not known:
         # Not as written, but perhaps in another form: stemming finds "expression"
         # in a record that only says "expressions".
-        known = store.fts_exists(fts_phrase((word,)))
+        known = store.fts_exists(match_expr(store, [((word,), False, None)]))
     if not known and word.isalpha() and fix and tuning.fuzzy:
         fixes = correct_word(store, word)
         if fixes:
@@ -693,7 +726,7 @@ def search(
         )
     top = ranked[:limit]
     rows = store.search_rows([pk for pk, _, _ in top])
-    snippets = store.search_snippets(plan.highlight_fts(), [pk for pk, _, _ in top])
+    snippets = store.search_snippets(plan.highlight(store), [pk for pk, _, _ in top])
     hits = []
     for pk, score, full in top:
         row = rows[pk]
@@ -740,7 +773,7 @@ def rank(
     for c in plan.concepts:
         best: dict[int, float] = {}
         for weight, alts in c.groups(tuning):
-            for pk, s in scores(alts_fts(alts)).items():
+            for pk, s in scores(match_expr(store, alts)).items():
                 best[pk] = max(best.get(pk, 0.0), weight * s)
         for pk, s in best.items():
             totals[pk] = totals.get(pk, 0.0) + s
@@ -750,12 +783,12 @@ def rank(
         primaries = [c.primary for c in plan.concepts]
         pairs = [(a, b) for a, b in itertools.pairwise(primaries) if a and b]
         if pairs:
-            near = scores(near_fts(pairs, tuning.proximity_distance))
+            near = scores(near_expr(store, pairs, tuning.proximity_distance))
             for pk, s in near.items():
                 if pk in totals:
                     totals[pk] += tuning.proximity_weight * s
     if plan.excluded:
-        for pk in scores(alts_fts(plan.excluded)):
+        for pk in scores(match_expr(store, plan.excluded)):
             totals.pop(pk, None)
     n = len(plan.concepts)
     full = {pk for pk in totals if satisfied[pk] >= n}
@@ -774,7 +807,7 @@ def rank(
         return first[:depth], len(totals), len(full)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
-    prf = scores(alts_fts(extra))
+    prf = scores(match_expr(store, extra))
     top_own = max(totals.values()) or 1.0
     top_prf = max(prf.values(), default=0.0) or 1.0
     kept = first[: tuning.feedback_keep]

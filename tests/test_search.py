@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -369,3 +371,70 @@ def test_a_very_long_query_is_cut_and_says_so(ops: KnowledgeBase) -> None:
 def test_search_survives_any_text(ops: KnowledgeBase, text: str) -> None:
     with contextlib.suppress(NoMatchError, UsageError):
         search(ops.store, text)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped without a server."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
+    name = f"lessons_search_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def test_postgres_store_searches_with_its_own_full_text_index(kb: KB, pg_url: str) -> None:
+    kb.add("2024-01-cert", title="TLS certificate expired", summary="Clients could not connect.")
+    kb.add(
+        "2024-02-disk",
+        title="Logging host filled its disk",
+        summary="The disk full condition stopped every write.",
+        lesson=None,
+        kind="observation",
+    )
+    kb.add("2024-03-mfa", title="MFA codes were delayed", summary="SMS queued for an hour.")
+    base = KnowledgeBase.open(str(kb.root), pg_url)
+    base.sync()
+    store = base.store
+    assert [h.id for h in search(store, "disk").hits] == ["2024-02-disk"]
+    assert search(store, "disk").hits[0].snippet_text() == (
+        "The **disk** full condition stopped every write"
+    )
+    typo = search(store, "certficate")
+    assert typo.showing == "certificate"
+    assert [h.id for h in typo.hits] == ["2024-01-cert"]
+    assert [h.id for h in search(store, "2FA").hits][:1] == ["2024-03-mfa"]
+    assert [h.id for h in search(store, '"disk full"').hits] == ["2024-02-disk"]
+    assert [h.id for h in search(store, "title:disk").hits] == ["2024-02-disk"]
+    assert [h.id for h in search(store, "certif*").hits] == ["2024-01-cert"]
+    with pytest.raises(NoMatchError):
+        search(store, "disk -write")
+    with pytest.raises(NoMatchError) as err:
+        search(store, "disk", Filters(kind="success"))
+    assert err.value.hint == "1 records match without --kind success; loosen the filters"
+    for text in HOSTILE:
+        with contextlib.suppress(NoMatchError, UsageError):
+            search(store, text)
+    # A new record reaches the vocabulary (typo correction) after the next sync.
+    kb.add("2024-04-quota", title="Quota exhausted", summary="Builds queued.")
+    base.sync()
+    assert search(store, "qouta").showing == "quota"
+    base.close()
+    res = kb.run("--db", pg_url, "search", "--json", "disk")
+    assert res.exit_code == 0
+    assert [r["id"] for r in json.loads(res.stdout)["results"]] == ["2024-02-disk"]
