@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ref, _ = timed([rg, "-il", words[0], str(root / "entries")], args.runs)
                 line += f"   rg -il: {ref:.3f} s  (x{median / ref:.1f})"
             print(line)
+        listed, _ = timed([*base, "list", "--limit", "10"], args.runs)
+        print(f"  {'list --limit 10':<26} {listed:6.3f} s  (start-up and index sync, no search)")
         version, _ = timed([*base, "--version"], args.runs)
         print(f"  {'lessons --version':<26} {version:6.3f} s  (start-up alone)")
         if not rg:

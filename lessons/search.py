@@ -192,7 +192,7 @@ def alts_tsquery(alts: Iterable[Alt]) -> str:
 
 
 def match_expr(store: Any, alts: Iterable[Alt]) -> str:
-    """"Any of these" in the query syntax of ``store`` (FTS5 or PostgreSQL tsquery)."""
+    """ "Any of these" in the query syntax of ``store`` (FTS5 or PostgreSQL tsquery)."""
     if getattr(store, "dialect", "fts5") == "tsquery":
         return alts_tsquery(alts)
     return alts_fts(alts)
@@ -760,6 +760,13 @@ def rank(
 ) -> tuple[list[tuple[int, float, bool]], int, int]:
     """The best ``depth`` records as (pk, score, matches every concept), best first;
     how many records match at all; how many match every concept."""
+    if len(plan.concepts) == 1 and not plan.excluded and filters.is_empty():
+        # One word (the commonest search): the engine ranks and counts on its own.
+        groups = [(match_expr(store, alts), w) for w, alts in plan.concepts[0].groups(tuning)]
+        fast = store.fts_top(groups, tuning.weights, depth)
+        if fast is not None:
+            top, total = fast
+            return [(pk, s, True) for pk, s in top], total, total
     allowed = None if filters.is_empty() else store.record_pks(filters)
 
     def scores(expr: str) -> dict[int, float]:

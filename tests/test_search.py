@@ -296,6 +296,17 @@ def test_snippets_highlight_the_matched_words(ops: KnowledgeBase) -> None:
     assert [text for text, hot in hit.snippet if hot] == ["disk"]
 
 
+def test_one_word_fast_path_ranks_as_the_general_path(
+    ops: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = ["disk", "outage", "certficate", "2FA", "fail-over", "colours"]
+    fast = [[(h.id, round(h.score, 6)) for h in search(ops.store, q).hits] for q in queries]
+    monkeypatch.setattr(type(ops.store), "fts_top", lambda *args: None)
+    general = [[(h.id, round(h.score, 6)) for h in search(ops.store, q).hits] for q in queries]
+    assert fast == general
+    assert all(fast)
+
+
 def test_limit_and_total(ops: KnowledgeBase) -> None:
     result = search(ops.store, "the", limit=2)
     assert len(result.hits) == 2

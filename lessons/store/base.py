@@ -480,6 +480,13 @@ class Store:
         """record pk -> relevance (higher is better) of every record matching ``expr``."""
         raise NotImplementedError
 
+    def fts_top(
+        self, groups: Sequence[tuple[str, float]], weights: Sequence[float], limit: int
+    ) -> tuple[list[tuple[int, float]], int] | None:
+        """The best ``limit`` (pk, score) when a record scores its best weighted group,
+        and how many records match any group; None where the engine has no fast path."""
+        return None
+
     def record_pks(self, filters: Filters) -> set[int]:
         """The pks of the records ``filters`` selects (search intersects its matches)."""
         cond, params = self.where(filters)

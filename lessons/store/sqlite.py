@@ -132,6 +132,29 @@ class SQLiteStore(Store):
         # bm25() is lower for better matches; search adds scores up, so flip the sign.
         return {pk: -score for pk, score in rows}
 
+    def fts_top(
+        self, groups: Sequence[tuple[str, float]], weights: Sequence[float], limit: int
+    ) -> tuple[list[tuple[int, float]], int] | None:
+        groups = [(expr, weight) for expr, weight in groups if expr]
+        if not groups:
+            return [], 0
+        w = ", ".join(repr(float(x)) for x in weights)
+        # All in SQLite: ranking one word over 10,000 records costs a few ms this way,
+        # against tens of ms when every match crosses into Python.
+        union = " UNION ALL ".join(
+            f"SELECT rowid, {float(weight)!r} * bm25(record_fts, {w}) AS s"
+            " FROM record_fts WHERE record_fts MATCH ?"
+            for _, weight in groups
+        )
+        rows = self.conn.execute(
+            # LIMIT -1 keeps SQLite from flattening the subquery into the aggregate,
+            # where bm25() cannot run.
+            f"SELECT rowid, min(s), count(*) OVER () FROM ({union} LIMIT -1)"
+            f" GROUP BY rowid ORDER BY 2, 1 LIMIT {int(limit)}",
+            [expr for expr, _ in groups],
+        ).fetchall()
+        return [(pk, -score) for pk, score, _ in rows], (rows[0][2] if rows else 0)
+
     def fts_exists(self, expr: str) -> bool:
         if not expr:
             return False
