@@ -277,6 +277,15 @@ def _as_date(value: str) -> Any:
         return value
 
 
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half.
 
@@ -286,6 +295,9 @@ def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode the file had, or
+        # the one a new file gets under the umask, so teammates can still read it.
+        os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             if durable:

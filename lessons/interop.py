@@ -1545,13 +1545,6 @@ def _md_action(action: Mapping[str, Any]) -> str:
     return f"- {box} {action['do']}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def write_output(path: Path, text: str) -> None:
-    """Write an export file atomically."""
-    from lessons.entries import atomic_write
-
-    atomic_write(path, text)
-
-
 def dry_run_lines(plan: ImportPlan) -> list[str]:
     """One line per row of a dry run: what it would do, the id, where it came from."""
     rows: list[tuple[str, str, Planned]] = []

@@ -214,3 +214,19 @@ def test_a_key_written_twice_is_an_error_not_a_silent_loss(tmp_path: Path) -> No
 def test_self_referencing_alias_is_refused(tmp_path: Path) -> None:
     loaded = load(tmp_path, "a: &a [*a]\n")
     assert loaded.problems[0].message == "alias '*a' refers to itself; refused"
+
+
+def test_atomic_write_keeps_the_mode_of_the_file_or_follows_the_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    fresh = tmp_path / "new.yaml"
+    old = os.umask(0o022)
+    try:
+        atomic_write(fresh, "a: 1\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+    fresh.chmod(0o640)
+    atomic_write(fresh, "a: 2\n")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640

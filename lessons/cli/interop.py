@@ -9,7 +9,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import build_filters, synced_kb, with_filters
-from lessons.cli.render import progress_bar
+from lessons.cli.render import emit, progress_bar
 
 MAX_SHOWN_NOTES = 10
 
@@ -158,7 +158,6 @@ def export(
 
     Example: lessons export --tag twitter --public --format csv -o twitter.csv
     """
-    import sys
 
     from lessons import interop
     from lessons.errors import NoMatchError
@@ -173,10 +172,7 @@ def export(
     if public:
         records = interop.public_only(records)
     text = interop.export_text(records, out_fmt, kb.config.schema, kb.config.name)
-    if output is not None:
-        interop.write_output(output, text)
-    else:
-        sys.stdout.write(text)
+    emit(text, output)
     write_err(f"exported {_records(len(records))}" + (f" to {output}" if output else ""))
     if not records:
         what = [filters.describe()] if not filters.is_empty() else []

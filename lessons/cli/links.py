@@ -9,7 +9,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import Doc, print_json, table
+from lessons.cli.render import Doc, emit, print_json, table
 from lessons.model import RELATIONS
 
 _RELS = ", ".join(RELATIONS)
@@ -202,16 +202,6 @@ def graph(
     if not g.nodes:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
         raise NoMatchError(f"no records{what}")
-    text = renderers[fmt](g)
-    if output is None:
-        import sys
-
-        sys.stdout.write(text)
-    else:
-        from lessons.entries import atomic_write
-
-        try:
-            atomic_write(output, text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    emit(renderers[fmt](g), output)
+    if output is not None:
         write_err(f"wrote {len(g.nodes)} nodes and {len(g.edges)} edges to {output}")

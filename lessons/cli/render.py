@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from lessons.cli.app import STATE, write_err
@@ -65,6 +66,20 @@ class Doc:
                 out.print(text)
         else:
             sys.stdout.write("\n".join("".join(c for c, _ in segs) for segs in self.lines) + "\n")
+
+
+def emit(text: str, output: Path | None) -> None:
+    """``text`` to stdout, or atomically to ``output`` (a clean error if it cannot be written)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from lessons.entries import atomic_write
+    from lessons.errors import UsageError
+
+    try:
+        atomic_write(output, text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
 
 
 def print_json(data: Any) -> None:

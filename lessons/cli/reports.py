@@ -10,7 +10,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import KIND_STYLE, Doc, is_tty, print_json, table
+from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json, table
 
 RETRO_FORMATS = ("terminal", "md", "html", "json")
 BRIEF_FORMATS = ("terminal", "md", "json")
@@ -50,27 +50,9 @@ def _format(
 
 def _emit(text: str, output: Path | None, what: str) -> None:
     """Write ``text`` to stdout, or atomically to ``output``."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    import os
-
-    from lessons.entries import atomic_write
-    from lessons.errors import UsageError
-
-    try:
-        mode = output.stat().st_mode & 0o777
-    except OSError:
-        # A new report is readable as any new file is (the temporary file is 0600).
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        atomic_write(output, text)
-        os.chmod(output, mode)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
-    write_err(f"wrote {what} to {output}")
+    emit(text, output)
+    if output is not None:
+        write_err(f"wrote {what} to {output}")
 
 
 def _check_template(template: Path | None, fmt: str) -> None:
