@@ -13,6 +13,27 @@ def main() -> None:
 
         sys.stdout.write(f"lessons {__version__}\n")
         return
+    bad = _not_utf8(sys.argv[1:])
+    if bad is not None:
+        # Bytes that are not UTF-8 reach argv as lone surrogates, which no index,
+        # record file or JSON document can hold: refuse them here, once.
+        shown = bad.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        sys.stderr.write(f"Error: the argument '{shown}' is not UTF-8 text\n")
+        sys.stderr.write("hint: lessons reads and writes UTF-8; check the terminal's locale\n")
+        sys.exit(2)
     from lessons.cli.root import app
 
     app(prog_name="lessons")
+
+
+def _not_utf8(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text and names no existing file, if any."""
+    import os
+
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            if not os.path.exists(arg):
+                return arg
+    return None
