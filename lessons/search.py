@@ -371,7 +371,7 @@ class Tuning:
 
     # bm25() weight of each FTS column: title, tags, lesson, recommendations,
     # summary, campaign, team, the other text fields.
-    weights: tuple[float, ...] = (4.0, 4.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.5)
+    weights: tuple[float, ...] = (4.0, 4.0, 2.0, 2.0, 1.0, 0.5, 0.5, 0.5)
     variants: bool = True  # spelling and hyphen/space variants
     fuzzy: bool = True  # correct words that are in no record
     thesaurus: bool = True  # the built-in domain thesaurus (configured synonyms always apply)
