@@ -75,6 +75,14 @@ def scan(root: Path, entries: Path) -> set[str]:
     return found
 
 
+def scan_stamp(signatures: set[str]) -> str:
+    """One hash of a whole scan, independent of the order files were found in."""
+    import hashlib
+
+    joined = "\n".join(sorted(signatures)).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(joined, digest_size=16).hexdigest()
+
+
 def _split(signature: str) -> tuple[str, int, int]:
     path, mtime, size = signature.rsplit("\t", 2)
     return path, int(mtime), int(size)
@@ -129,8 +137,15 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     """Bring the store in step with the files; cheap when nothing changed."""
     report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
     disk = scan(config.root, config.entries)
+    stamp = scan_stamp(disk)
+    # The stamp of the last sync's scan: equal stamps mean nothing changed, without
+    # reading 100,000 signatures back from the index.
+    if store.get_meta("scan") == stamp:
+        return report
     indexed = store.file_signatures()
     if disk == indexed:
+        with store.transaction():
+            store.set_meta("scan", stamp)
         return report
     on_disk = {p: (m, size) for p, m, size in map(_split, disk - indexed)}
     stale = {_split(sig)[0] for sig in indexed - disk}
@@ -142,6 +157,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         # An empty index: stream the files straight in (memory stays flat at 100k).
         with store.transaction(), store.bulk():
             _insert(store, config.root, loaded, on_disk, empty=True)
+            store.set_meta("scan", stamp)
         report.added = len(candidates)
         return report
     with store.transaction():
@@ -158,6 +174,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         _insert(store, config.root, fresh, on_disk, empty=False)
         if gone or removed:
             _retry_duplicates(store, config)
+        store.set_meta("scan", stamp)
     report.removed = len(removed)
     report.changed = len(replaced)
     report.added = len(fresh) - len(replaced)
