@@ -6,15 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import KB
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _three(kb: KB) -> None:
@@ -418,26 +414,6 @@ def test_check_warns_about_near_duplicate_records(kb: KB) -> None:
 
 
 # --- PostgreSQL: no FTS5 there, so related and recurrence score every record -------------
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards; skipped without a server."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc.__class__.__name__})")
-    name = f"lessons_links_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
 
 
 def test_links_related_recurring_and_graph_on_postgres(kb: KB, pg_url: str) -> None:
