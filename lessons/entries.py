@@ -127,6 +127,12 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         msg = f"YAML syntax error: {exc.problem or exc.context}"
         return None, [Problem(msg, path=shown, line=mark.line + 1 if mark else None)]
+    except yaml.reader.ReaderError as exc:
+        # A character YAML does not allow (a control character): one line, with its line.
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
+        msg = f"YAML could not be read: {exc.reason} (character #x{char:04x})"
+        return None, [Problem(msg, path=shown, line=line)]
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
         return None, [Problem(f"YAML could not be read: {exc}", path=shown, line=1)]
     if len(docs) > 1:

@@ -140,13 +140,39 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     stamp = scan_stamp(disk)
     # The stamp of the last sync's scan: equal stamps mean nothing changed, without
     # reading 100,000 signatures back from the index.
-    if store.get_meta("scan") == stamp:
+    last = store.get_meta("scan")
+    if last == stamp:
         return report
     indexed = store.file_signatures()
     if disk == indexed:
         with store.transaction():
             store.set_meta("scan", stamp)
         return report
+    with store.transaction():
+        # The write lock is held from here. Another process may have synced since the
+        # look above: then look again, or this sync would insert files that one
+        # inserted (each "a duplicate of itself") or drop files it found.
+        if store.get_meta("scan") != last:
+            disk = scan(config.root, config.entries)
+            stamp = scan_stamp(disk)
+            indexed = store.file_signatures()
+        _apply(store, config, report, disk, indexed, stamp, progress)
+    return report
+
+
+def _apply(
+    store: Store,
+    config: Config,
+    report: SyncReport,
+    disk: set[str],
+    indexed: set[str],
+    stamp: str,
+    progress: Progress | None,
+) -> None:
+    """The body of ``sync``, inside its transaction: read what changed, write it."""
+    if disk == indexed:
+        store.set_meta("scan", stamp)
+        return
     on_disk = {p: (m, size) for p, m, size in map(_split, disk - indexed)}
     stale = {_split(sig)[0] for sig in indexed - disk}
     removed = sorted(stale - on_disk.keys())
@@ -155,30 +181,28 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     loaded = iter_loaded(config.root, config.schema, candidates, progress)
     if not indexed:
         # An empty index: stream the files straight in (memory stays flat at 100k).
-        with store.transaction(), store.bulk():
+        with store.bulk():
             _insert(store, config.root, loaded, on_disk, empty=True)
             store.set_meta("scan", stamp)
         report.added = len(candidates)
-        return report
-    with store.transaction():
-        fresh: list[Loaded] = []
-        for item in loaded:
-            seen = known.get(item.path)
-            mtime, size = on_disk[item.path]
-            if seen is not None and seen == item.digest and item.digest:
-                store.touch_file(item.path, mtime, size)
-            else:
-                fresh.append(item)
-        replaced = [item.path for item in fresh if item.path in known]
-        gone = store.delete_paths(removed + replaced)
-        _insert(store, config.root, fresh, on_disk, empty=False)
-        if gone or removed:
-            _retry_duplicates(store, config)
-        store.set_meta("scan", stamp)
+        return
+    fresh: list[Loaded] = []
+    for item in loaded:
+        seen = known.get(item.path)
+        mtime, size = on_disk[item.path]
+        if seen is not None and seen == item.digest and item.digest:
+            store.touch_file(item.path, mtime, size)
+        else:
+            fresh.append(item)
+    replaced = [item.path for item in fresh if item.path in known]
+    gone = store.delete_paths(removed + replaced)
+    _insert(store, config.root, fresh, on_disk, empty=False)
+    if gone or removed:
+        _retry_duplicates(store, config)
+    store.set_meta("scan", stamp)
     report.removed = len(removed)
     report.changed = len(replaced)
     report.added = len(fresh) - len(replaced)
-    return report
 
 
 BATCH = 500

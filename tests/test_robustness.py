@@ -572,3 +572,14 @@ def test_a_file_name_that_is_not_utf8_is_still_read(tmp_path: Path) -> None:
         b"Error: the argument 'on\\xe9' is not UTF-8 text\n"
         b"hint: lessons reads and writes UTF-8; check the terminal's locale\n"
     )
+
+
+def test_a_control_character_is_one_line_naming_its_line(kb: KB) -> None:
+    kb.write("x.yaml", "id: x\ntitle: a\x01b\nkind: mistake\n")
+    res = kb.run("check")
+    assert res.exit_code == 2
+    assert res.stderr == (
+        "entries/x.yaml:2: error: YAML could not be read: control characters are not allowed"
+        " (character #x0001)\n"
+        "1 files, 0 records: 1 errors, 0 warnings\n"
+    )

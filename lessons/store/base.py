@@ -113,9 +113,14 @@ class Store:
         if not fresh and self.get_meta("config") != fingerprint:
             fresh = True
         if fresh:
-            self.create_schema()
-            with self.transaction():
-                self.set_meta("config", fingerprint)
+            with self.schema_lock():
+                # Another process may have made it while this one waited for the lock.
+                fresh = self.schema_version() != SCHEMA_VERSION
+                if fresh or self.get_meta("config") != fingerprint:
+                    fresh = True
+                    self.create_schema()
+                    with self.transaction():
+                        self.set_meta("config", fingerprint)
         return fresh
 
     # --- writing (used by the indexer) -----------------------------------------
@@ -548,6 +553,13 @@ class Store:
     def id_paths(self) -> dict[str, str]:
         """id -> path of every indexed record (one query, for bulk duplicate checks)."""
         return {r[0]: r[1] for r in self.all("SELECT id, path FROM record")}
+
+    # --- concurrency -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Held while the schema is checked and (re)created: one process at a time."""
+        yield
 
 
 def record_row(rec: dict[str, Any], path: str) -> tuple[Any, ...]:

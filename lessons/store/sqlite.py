@@ -93,6 +93,16 @@ class SQLiteStore(Store):
         for _name, sql in triggers:
             self.conn.execute(sql)
 
+    @contextlib.contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """A lock file beside the index: processes that find no index wait for the one
+        creating it, instead of dropping and creating the tables under each other."""
+        import fcntl
+
+        with open(self.path.parent / f"{self.path.name}.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
     def schema_version(self) -> int | None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         return int(version) or None
