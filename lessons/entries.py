@@ -292,14 +292,22 @@ def _file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def _cannot_write(path: Path, exc: OSError) -> LessonsError:
+    return LessonsError(f"cannot write {path.name}: {exc.strerror or exc}", path=str(path.parent))
+
+
 def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half.
 
     ``durable=False`` skips the two fsyncs: for bulk writers (import) that flush
     everything once at the end with ``os.sync()`` instead of paying per file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        # A read-only folder, a full disk: the user's to fix, so a clean error (exit 2).
+        raise _cannot_write(path, exc) from None
     try:
         # mkstemp makes the file private (0600); give it the mode the file had, or
         # the one a new file gets under the umask, so teammates can still read it.
@@ -310,9 +318,11 @@ def atomic_write(path: Path, text: str, *, durable: bool = True) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from None
         raise
     if not durable:
         return

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.config import INDEX_DIR, Config, find_root, load_config
-from lessons.errors import NotFoundError, UsageError
+from lessons.errors import LessonsError, NotFoundError, UsageError
 from lessons.indexer import Progress, SyncReport, sync
 from lessons.store import Store, open_store
 
@@ -43,6 +43,20 @@ class KnowledgeBase:
         key = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
         folder = Path(tempfile.gettempdir()) / f"lessons-index-{os.getuid()}-{key}"
         return f"sqlite:///{folder / 'index.db'}"
+
+    def check_writable(self) -> None:
+        """Refuse at once, before anything is asked or typed, when the record files
+        cannot be written (a read-only knowledge base still reads and searches)."""
+        folder = self.config.entries
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if self.read_only or not os.access(folder, os.W_OK):
+            index_dir = self.root / INDEX_DIR
+            where = folder if not self.read_only else index_dir if index_dir.exists() else self.root
+            raise LessonsError(
+                f"cannot write to {where}: the folder is read-only",
+                hint="reading and searching still work; writing needs write access to it",
+            )
 
     @property
     def store(self) -> Store:

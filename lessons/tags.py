@@ -214,6 +214,8 @@ def merge_tags(
             hint="`lessons tag list` shows every tag",
         )
     paths = list(dict.fromkeys(p for _, p, _ in kb.store.records_with_tags(olds)))
+    # A read-only knowledge base is said once, not as a stop at the first file.
+    kb.check_writable()
     result = MergeResult(olds, target)
     wanted = set(olds)
 

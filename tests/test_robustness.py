@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -583,3 +584,140 @@ def test_a_control_character_is_one_line_naming_its_line(kb: KB) -> None:
         " (character #x0001)\n"
         "1 files, 0 records: 1 errors, 0 warnings\n"
     )
+
+
+# --- a read-only knowledge base ---------------------------------------------------------------
+
+
+def _as_unprivileged() -> list[str]:
+    """The prefix that runs a command without the power to ignore permission bits."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if not shutil.which("unshare"):
+        pytest.skip("running as root and `unshare` is missing: cannot drop write access")
+    probe = subprocess.run(["unshare", "--user", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and user namespaces are unavailable: {probe.stderr!r}")
+    # In a new user namespace root's files are checked by their owner bits.
+    return ["unshare", "--user"]
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A knowledge base (three records, tags, a link) whose folders and files are read-only."""
+    root = tmp_path / "ro"
+    kb = KB(root)
+    kb.config("name: read-only\n")
+    kb.add("one", title="Certificate expired on the gateway", tags=["tls"])
+    kb.add("two", title="DNS change broke resolution", kind="observation")
+    kb.add("three", title="Backups ran late", tags=["alpha", "gamma"], links=[{"to": "one"}])
+    yield root
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    # The index such a knowledge base kept in the temporary folder.
+    import hashlib
+    import shutil
+    import tempfile
+
+    key = hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    for folder in Path(tempfile.gettempdir()).glob(f"lessons-index-*-{key}"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _freeze(root: Path, *, only: str | None = None) -> None:
+    top = root / only if only else root
+    for path in sorted([top, *top.rglob("*")], reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _run_as_user(prefix: list[str], root: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "lessons", "--kb", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", "LESSONS_KB": "", "LESSONS_DB": "", **(env or {})},
+        timeout=120,
+    )
+
+
+WRITES = [
+    ("add", "-t", "A new lesson", "-k", "mistake", "-s", "s", "-l", "l", "--on-similar", "write"),
+    ("add", "--edit"),
+    ("edit", "one"),
+    ("tag", "add", "one", "fresh"),
+    ("tag", "remove", "three", "alpha"),
+    ("tag", "rename", "alpha", "beta"),
+    ("tag", "merge", "alpha", "gamma", "--into", "delta"),
+    ("link", "one", "two"),
+    ("unlink", "three", "one"),
+    ("import", "{csv}"),
+]
+
+
+@pytest.mark.parametrize("indexed", [False, True], ids=["never-indexed", "indexed-before"])
+def test_a_read_only_knowledge_base_searches_and_says_why_it_cannot_write(
+    read_only: Path, tmp_path: Path, indexed: bool
+) -> None:
+    prefix = _as_unprivileged()
+    if indexed:
+        assert _run_as_user([], read_only, "index").returncode == 0
+    _freeze(read_only)
+    before = _snapshot(read_only)
+
+    found = _run_as_user(prefix, read_only, "search", "certificate")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("1\tone\t")
+    for args in (("list",), ("show", "three"), ("check",), ("tag", "list"), ("stats",)):
+        res = _run_as_user(prefix, read_only, *args)
+        assert res.returncode == 0, (args, res.stderr)
+    idx = _run_as_user(prefix, read_only, "index", "--rebuild")
+    assert idx.returncode == 0, idx.stderr
+    assert idx.stderr.startswith("+3 added  ~0 changed  -0 removed\n")
+    assert "note: the knowledge base is read-only; the index is kept at sqlite:///" in idx.stderr
+
+    csv = tmp_path / "rows.csv"
+    csv.write_text("id,title,kind,summary\nfour,Four,mistake,s\n", encoding="utf-8")
+    editor = tmp_path / "editor.sh"
+    ran = tmp_path / "editor-ran"
+    editor.write_text(f"#!/bin/sh\ntouch {ran}\necho 'why: typed' >> \"$1\"\n")
+    editor.chmod(0o755)
+    for args in WRITES:
+        argv = [a.format(csv=csv) for a in args]
+        res = _run_as_user(prefix, read_only, *argv, env={"EDITOR": str(editor)})
+        assert res.returncode == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+        first = res.stderr.splitlines()[0]
+        assert first.startswith("Error: cannot write to "), (args, res.stderr)
+        # It names the folder it could not write to.
+        assert str(read_only) in first, (args, first)
+    # Nothing was asked of an editor: no one typed an edit that could not be saved.
+    assert not ran.exists()
+    assert _snapshot(read_only) == before
+    assert not (read_only / ".lessons").exists() or indexed
+
+
+def test_read_only_entries_in_a_writable_root_refuse_each_write_cleanly(
+    read_only: Path, tmp_path: Path
+) -> None:
+    prefix = _as_unprivileged()
+    assert _run_as_user([], read_only, "index").returncode == 0
+    _freeze(read_only, only="entries")
+    before = _snapshot(read_only / "entries")
+    csv = tmp_path / "rows.csv"
+    csv.write_text("id,title,kind,summary\nfour,Four,mistake,s\n", encoding="utf-8")
+    for args in WRITES:
+        argv = [a.format(csv=csv) for a in args]
+        res = _run_as_user(prefix, read_only, *argv, env={"EDITOR": "false"})
+        assert res.returncode == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr and "internal error" not in res.stderr, res.stderr
+        assert str(read_only / "entries") in res.stderr, (args, res.stderr)
+    assert _snapshot(read_only / "entries") == before
+    found = _run_as_user(prefix, read_only, "search", "certificate")
+    assert found.returncode == 0, found.stderr

@@ -152,6 +152,7 @@ def add(
     if on_similar not in ON_SIMILAR:
         raise UsageError(f"--on-similar must be one of {', '.join(ON_SIMILAR)}, not '{on_similar}'")
     kb, _ = synced_kb()
+    kb.check_writable()
     values: dict[str, Any] = {
         "id": rid,
         "title": title,
@@ -510,6 +511,7 @@ def edit(
     )
 
     kb, _ = synced_kb()
+    kb.check_writable()
     opened = open_record(kb, ref)
     unchanged = object()
 
