@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,20 +182,54 @@ def _generate(dest: Path, n: int) -> None:
     )
 
 
-def test_killed_sync_heals_on_the_next_command(tmp_path: Path) -> None:
+def _workers(pid: int) -> bool:
+    """True while ``pid`` has forked children (the sync's reader pool), from /proc."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        return any(Path(f"/proc/{pid}/task/{t}/children").read_text().strip() for t in tasks)
+    except OSError:
+        return False
+
+
+# (seconds to wait, or None: until the sync's worker processes run; then extra seconds)
+KILLS = [(0.3, 0.0), (None, 0.0), (None, 0.3), (None, 0.8)]
+
+
+@pytest.mark.parametrize("command", [("index", "--rebuild"), ("index",)])
+def test_killed_sync_heals_on_the_next_command(tmp_path: Path, command: tuple[str, ...]) -> None:
     root = tmp_path / "kb"
     _generate(root, 1500)
     cmd = [sys.executable, "-m", "lessons", "--kb", str(root)]
-    for delay in (0.3, 0.8, 1.5):
-        proc = subprocess.Popen([*cmd, "index", "--rebuild"], stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
+    env = {**os.environ, "NO_COLOR": "1", "LESSONS_KB": "", "LESSONS_DB": ""}
+    midway = 0
+    for wait, extra in KILLS:
+        if command == ("index",):
+            # Start from no index, so the plain sync fills an empty one (the bulk path).
+            shutil.rmtree(root / ".lessons", ignore_errors=True)
+        proc = subprocess.Popen(
+            [*cmd, *command], stderr=subprocess.DEVNULL, env=env, start_new_session=True
+        )
+        if wait is not None:
+            time.sleep(wait)
+        else:
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and not _workers(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(extra)
+        # Killed while its readers ran, the sync had not committed (they end before it does).
+        midway += _workers(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        healed = subprocess.run([*cmd, "list", "--json"], capture_output=True, text=True)
+        healed = subprocess.run([*cmd, "list", "--json"], capture_output=True, text=True, env=env)
         assert healed.returncode == 0, healed.stderr
         assert '"total": 1500' in healed.stdout
-        again = subprocess.run([*cmd, "index"], capture_output=True, text=True)
+        again = subprocess.run([*cmd, "index"], capture_output=True, text=True, env=env)
         assert again.stderr == "+0 added  ~0 changed  -0 removed\n"
+        checked = subprocess.run([*cmd, "check", "--json"], capture_output=True, text=True, env=env)
+        assert checked.returncode == 0, checked.stderr
+        assert json.loads(checked.stdout)["errors"] == []
+    assert midway >= 1, "no kill landed while the sync was reading files"
 
 
 # --- write -> read -> index -> export -> import, for every export format that reads back ----
@@ -593,8 +629,6 @@ def _as_unprivileged() -> list[str]:
     """The prefix that runs a command without the power to ignore permission bits."""
     if os.geteuid() != 0:
         return []
-    import shutil
-
     if not shutil.which("unshare"):
         pytest.skip("running as root and `unshare` is missing: cannot drop write access")
     probe = subprocess.run(["unshare", "--user", "true"], capture_output=True)
@@ -619,7 +653,6 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
             path.chmod(0o755 if path.is_dir() else 0o644)
     # The index such a knowledge base kept in the temporary folder.
     import hashlib
-    import shutil
     import tempfile
 
     key = hashlib.sha1(str(root).encode()).hexdigest()[:12]
