@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.config import INDEX_DIR, Config, find_root, load_config
-from lessons.errors import LessonsError, NotFoundError, UsageError
+from lessons.errors import ConflictError, LessonsError, NotFoundError, UsageError
 from lessons.indexer import Progress, SyncReport, sync
 from lessons.store import Store, open_store
 
@@ -75,7 +75,15 @@ class KnowledgeBase:
         """Bring the index up to date; a corrupt index file is rebuilt on the way."""
         try:
             report = sync(self.store, self.config, progress=progress)
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                # Another process held the index past the busy timeout: it is busy, not
+                # corrupt, and rebuilding would delete it from under that process.
+                raise ConflictError(
+                    "the index is busy: another lessons command is writing it",
+                    path=self.db_url.removeprefix("sqlite:///"),
+                    hint="try again in a moment",
+                ) from None
             if not self.db_url.startswith("sqlite:///"):
                 raise
             report = self._rebuild_sqlite(progress)

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lessons.config import load_config
@@ -233,3 +234,37 @@ def test_concurrent_adds_of_the_same_id_write_one_file(kb: KB) -> None:
     assert len(files) == 1
     assert yaml.safe_load(files[0].read_text())["title"] == f"Writer {won[0].worker}"
     _assert_consistent(kb.root, _records(kb.root))
+
+
+def test_an_index_held_past_the_busy_timeout_is_busy_not_rebuilt(kb: KB) -> None:
+    import sqlite3
+
+    from lessons.errors import ConflictError
+    from lessons.kb import KnowledgeBase
+
+    _seed(kb)
+    assert kb.run("index").exit_code == 0
+    kb.add("late", title="Written while another process holds the index")
+    db = kb.root / ".lessons" / "index.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what a long sync in another process does
+    base = KnowledgeBase.open(str(kb.root))
+    try:
+        base.store.conn.execute("PRAGMA busy_timeout = 200")  # not 30 s in a test
+        with pytest.raises(ConflictError) as caught:
+            base.sync()
+        assert caught.value.message == "the index is busy: another lessons command is writing it"
+        assert caught.value.hint == "try again in a moment"
+        # The index was left alone: the holder's transaction still commits into it.
+        holder.execute("INSERT INTO meta (key, value) VALUES ('holder', 'was here')")
+        holder.execute("COMMIT")
+    finally:
+        base.close()
+        holder.close()
+    assert db.exists()
+    again = KnowledgeBase.open(str(kb.root))
+    try:
+        assert again.store.get_meta("holder") == "was here"
+    finally:
+        again.close()
+    assert kb.run("index").stderr == "+1 added  ~0 changed  -0 removed\n"
