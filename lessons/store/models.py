@@ -50,6 +50,8 @@ class FileRow(SQLModel, table=True):
     """Every entry file seen, valid or not, with what the incremental sync compares."""
 
     __tablename__ = "file"
+    # Every command lists the skipped files (record_id IS NULL): no table scan for that.
+    __table_args__ = (Index("ix_file_record", "record_id"),)
 
     path: str = Field(sa_column=Column(Text, primary_key=True))
     mtime_ns: int = Field(sa_column=Column(BigInteger, nullable=False))

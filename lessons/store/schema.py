@@ -5,7 +5,7 @@ column lists against it, so the two cannot drift apart.
 """
 
 # Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 RECORD_COLUMNS = (
     "id",

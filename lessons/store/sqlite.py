@@ -103,6 +103,14 @@ class SQLiteStore(Store):
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
+    def ids_with_prefix(self, prefix: str, limit: int = 20) -> list[str]:
+        # A range over the id index (SQLite compares text as bytes); LIKE would scan.
+        rows = self.all(
+            f"SELECT id FROM record WHERE id >= ? AND id < ? ORDER BY id LIMIT {int(limit)}",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        return [r[0] for r in rows]
+
     def schema_version(self) -> int | None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         return int(version) or None
