@@ -467,18 +467,27 @@ def edit_file(
         if start is not None and start.strip() != "---" and new_text.startswith("---"):
             new_text = start + new_text.split("\n", 1)[1]
         new_text = keep_untouched(text, new_text)
-        loaded = load_file(path, shown, schema, data=new_text.encode("utf-8"))
-        errors = [p for p in loaded.problems if p.severity == "error"]
-        if errors or loaded.record is None:
-            first = errors[0] if errors else Problem("the edited record is invalid")
-            raise RecordError(
-                f"the change would make the record invalid: {first.message}; nothing was written",
-                path=shown,
-                line=first.line,
-                field=first.field,
-            )
-        atomic_write(path, new_text)
+        loaded = _write_valid(
+            path, shown, schema, new_text, "the change would make the record invalid: "
+        )
+        assert loaded.record is not None
         return loaded.record
+
+
+def _write_valid(path: Path, shown: str, schema: Schema, text: str, prefix: str) -> Loaded:
+    """Write ``text`` over ``path`` only if it is a valid record; else raise, writing nothing."""
+    loaded = load_file(path, shown, schema, data=text.encode("utf-8"))
+    errors = [p for p in loaded.problems if p.severity == "error"]
+    if errors or loaded.record is None:
+        first = errors[0] if errors else Problem("the record is invalid")
+        raise RecordError(
+            f"{prefix}{first.message}; nothing was written",
+            path=shown,
+            line=first.line,
+            field=first.field,
+        )
+    atomic_write(path, text)
+    return loaded
 
 
 def replace_file(
@@ -498,18 +507,7 @@ def replace_file(
                 path=shown,
                 hint="run the command again",
             )
-        loaded = load_file(path, shown, schema, data=text.encode("utf-8"))
-        errors = [p for p in loaded.problems if p.severity == "error"]
-        if errors or loaded.record is None:
-            first = errors[0] if errors else Problem("the record is invalid")
-            raise RecordError(
-                f"{first.message}; nothing was written",
-                path=shown,
-                line=first.line,
-                field=first.field,
-            )
-        atomic_write(path, text)
-        return loaded
+        return _write_valid(path, shown, schema, text, "")
 
 
 def write_new(path: Path, root: Path, text: str) -> None:

@@ -11,51 +11,38 @@ from lessons.errors import StoreError
 from lessons.store.base import Store
 from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION, TABLES
 
+
+def _fts_ddl(name: str, options: str, vocab: str) -> list[str]:
+    """An external-content FTS5 table over ``record``, its triggers and its vocabulary."""
+    cols = ", ".join(FTS_COLUMNS)
+    new = ", ".join("new." + c for c in FTS_COLUMNS)
+    old = ", ".join("old." + c for c in FTS_COLUMNS)
+    insert = f"INSERT INTO {name}(rowid, {cols}) VALUES (new.pk, {new});"
+    delete = f"INSERT INTO {name}({name}, rowid, {cols}) VALUES ('delete', old.pk, {old});"
+    return [
+        f"CREATE VIRTUAL TABLE {name} USING fts5({cols}, content='record', content_rowid='pk', "
+        f"{options})",
+        f"CREATE TRIGGER {name}_ai AFTER INSERT ON record BEGIN {insert} END",
+        f"CREATE TRIGGER {name}_ad AFTER DELETE ON record BEGIN {delete} END",
+        f"CREATE TRIGGER {name}_au AFTER UPDATE ON record BEGIN {delete} {insert} END",
+        f"CREATE VIRTUAL TABLE {vocab} USING fts5vocab({name}, 'row')",
+    ]
+
+
 # External-content FTS5 over the record table, kept in step by triggers (as zk does).
+# record_fts is stemmed and ranked with BM25; its vocabulary (record_vocab) gives
+# document frequencies. record_words holds the same text without stemming and without
+# positions (small): its vocabulary holds the words as written, which search needs
+# to correct typos ("showing results for certificate", not "certif"), to find
+# hyphen/space and British/American variants, and for the document frequencies
+# of feedback terms.
 _FTS_DDL = [
-    f"""CREATE VIRTUAL TABLE record_fts USING fts5(
-        {", ".join(FTS_COLUMNS)},
-        content='record', content_rowid='pk',
-        tokenize="porter unicode61 remove_diacritics 2")""",
-    f"""CREATE TRIGGER record_ai AFTER INSERT ON record BEGIN
-        INSERT INTO record_fts(rowid, {", ".join(FTS_COLUMNS)})
-        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
-    END""",
-    f"""CREATE TRIGGER record_ad AFTER DELETE ON record BEGIN
-        INSERT INTO record_fts(record_fts, rowid, {", ".join(FTS_COLUMNS)})
-        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
-    END""",
-    f"""CREATE TRIGGER record_au AFTER UPDATE ON record BEGIN
-        INSERT INTO record_fts(record_fts, rowid, {", ".join(FTS_COLUMNS)})
-        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
-        INSERT INTO record_fts(rowid, {", ".join(FTS_COLUMNS)})
-        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
-    END""",
-    # The vocabulary of the index: search corrects unknown words against it.
-    "CREATE VIRTUAL TABLE record_vocab USING fts5vocab(record_fts, 'row')",
-    # The same text without stemming and without positions (small): its vocabulary
-    # holds the words as written, which search needs to correct typos ("showing
-    # results for certificate", not "certif"), to find hyphen/space and
-    # British/American variants, and for the document frequencies of feedback terms.
-    f"""CREATE VIRTUAL TABLE record_words USING fts5(
-        {", ".join(FTS_COLUMNS)},
-        content='record', content_rowid='pk', detail='none',
-        tokenize="unicode61 remove_diacritics 2")""",
-    f"""CREATE TRIGGER record_words_ai AFTER INSERT ON record BEGIN
-        INSERT INTO record_words(rowid, {", ".join(FTS_COLUMNS)})
-        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
-    END""",
-    f"""CREATE TRIGGER record_words_ad AFTER DELETE ON record BEGIN
-        INSERT INTO record_words(record_words, rowid, {", ".join(FTS_COLUMNS)})
-        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
-    END""",
-    f"""CREATE TRIGGER record_words_au AFTER UPDATE ON record BEGIN
-        INSERT INTO record_words(record_words, rowid, {", ".join(FTS_COLUMNS)})
-        VALUES ('delete', old.pk, {", ".join("old." + c for c in FTS_COLUMNS)});
-        INSERT INTO record_words(rowid, {", ".join(FTS_COLUMNS)})
-        VALUES (new.pk, {", ".join("new." + c for c in FTS_COLUMNS)});
-    END""",
-    "CREATE VIRTUAL TABLE record_words_vocab USING fts5vocab(record_words, 'row')",
+    *_fts_ddl("record_fts", "tokenize='porter unicode61 remove_diacritics 2'", "record_vocab"),
+    *_fts_ddl(
+        "record_words",
+        "detail='none', tokenize='unicode61 remove_diacritics 2'",
+        "record_words_vocab",
+    ),
 ]
 
 
