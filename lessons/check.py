@@ -146,26 +146,30 @@ def supersedes_cycles(links: list[tuple[str, str, str, str | None, int]]) -> lis
     cycles: list[list[str]] = []
     seen: set[tuple[str, ...]] = set()
     state: dict[str, int] = {}  # 1 on the path, 2 done
-
-    def visit(node: str, trail: list[str]) -> None:
-        state[node] = 1
-        trail.append(node)
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1:
+    # Depth-first with an explicit stack: a chain of thousands of records must
+    # not hit Python's recursion limit.
+    for root in sorted(graph):
+        if root in state:
+            continue
+        trail: list[str] = [root]
+        stack = [iter(graph.get(root, ()))]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[trail.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
                 cycle = trail[trail.index(nxt) :]
                 start = cycle.index(min(cycle))
                 canon = tuple(cycle[start:] + cycle[:start])
                 if canon not in seen:
                     seen.add(canon)
                     cycles.append(list(canon))
-            elif state.get(nxt) is None:
-                visit(nxt, trail)
-        trail.pop()
-        state[node] = 2
-
-    for node in sorted(graph):
-        if state.get(node) is None:
-            visit(node, [])
+            elif nxt not in state:
+                state[nxt] = 1
+                trail.append(nxt)
+                stack.append(iter(graph.get(nxt, ())))
     return cycles
 
 

@@ -407,3 +407,16 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert proc.returncode == 0, name
         assert "Usage:" in proc.stdout
         assert f"lessons {name}" in readme, f"README does not show `lessons {name}`"
+
+
+def test_supersedes_cycles_are_found_once_and_long_chains_do_not_overflow() -> None:
+    from lessons.check import supersedes_cycles
+
+    links = [("a", "b", "supersedes", None, 0), ("b", "c", "supersedes", None, 0)]
+    links += [("c", "a", "supersedes", None, 0), ("c", "d", "relates-to", None, 0)]
+    assert supersedes_cycles(links) == [["a", "b", "c"]]
+    chain = [(f"r{i:05d}", f"r{i + 1:05d}", "supersedes", None, 0) for i in range(5000)]
+    assert supersedes_cycles(chain) == []
+    chain.append(("r05000", "r00000", "supersedes", None, 0))
+    (cycle,) = supersedes_cycles(chain)
+    assert len(cycle) == 5001 and cycle[0] == "r00000"
