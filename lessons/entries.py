@@ -444,16 +444,7 @@ def edit_file(
 
     shown = str(path)
     with write_lock(root):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ConflictError(f"the file is gone: {shown}") from None
-        if expected_digest is not None and digest_of(data) != expected_digest:
-            raise ConflictError(
-                "the file changed on disk since it was read; nothing was written",
-                path=shown,
-                hint="run the command again",
-            )
+        data = _read_unchanged(path, shown, expected_digest)
         text = data.decode("utf-8-sig")
         rt = _round_trip()
         _detect_indent(text, rt)
@@ -472,6 +463,21 @@ def edit_file(
         )
         assert loaded.record is not None
         return loaded.record
+
+
+def _read_unchanged(path: Path, shown: str, expected_digest: str | None) -> bytes:
+    """The file's bytes, if it still holds what was read earlier (``expected_digest``)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConflictError(f"the file is gone: {shown}") from None
+    if expected_digest is not None and digest_of(data) != expected_digest:
+        raise ConflictError(
+            "the file changed on disk since it was read; nothing was written",
+            path=shown,
+            hint="run the command again",
+        )
+    return data
 
 
 def _write_valid(path: Path, shown: str, schema: Schema, text: str, prefix: str) -> Loaded:
@@ -497,16 +503,7 @@ def replace_file(
     and the file still holds what was read (``expected_digest``); else raise, writing nothing."""
     shown = str(path)
     with write_lock(root):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ConflictError(f"the file is gone: {shown}") from None
-        if digest_of(data) != expected_digest:
-            raise ConflictError(
-                "the file changed on disk since it was read; nothing was written",
-                path=shown,
-                hint="run the command again",
-            )
+        _read_unchanged(path, shown, expected_digest)
         return _write_valid(path, shown, schema, text, "")
 
 
