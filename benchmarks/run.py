@@ -34,8 +34,12 @@ sys.path.insert(0, str(HERE))
 from generate import WORDS, generate  # noqa: E402
 
 LESSONS = [sys.executable, "-m", "lessons"]
-if shutil.which("lessons"):
-    # The console script, as a user runs it (no `-m` module lookup).
+# The console script next to this interpreter, as a user runs it (not `-m`, and
+# not through a version manager's shim, which adds its own start-up time).
+_SCRIPT = Path(sys.executable).parent / "lessons"
+if _SCRIPT.is_file():
+    LESSONS = [str(_SCRIPT)]
+elif shutil.which("lessons"):
     LESSONS = [shutil.which("lessons") or "lessons"]
 
 
