@@ -83,9 +83,12 @@ def load_config(root: Path) -> Config:
     path = root / CONFIG_NAME
     if not path.is_file():
         return Config(root=root, fingerprint=_fingerprint({}))
+    shown = str(path)
+    cached = _cached(root, path)
+    if cached is not None:
+        return _parse(root, cached, shown, "")
     import yaml
 
-    shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
@@ -100,7 +103,47 @@ def load_config(root: Path) -> Config:
         raise LessonsError(f"cannot read the configuration: {exc}", path=shown) from None
     if not isinstance(data, dict):
         raise LessonsError("the configuration must be a mapping of keys to values", path=shown)
-    return _parse(root, data, shown, text)
+    config = _parse(root, data, shown, text)
+    _cache(root, path, data)
+    return config
+
+
+# The parsed lessons.yaml, kept beside the index: a read command then needs no
+# YAML parser at all when no file changed (importing PyYAML costs ~13 ms).
+_CACHE = f"{INDEX_DIR}/config.json"
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _cached(root: Path, path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        cache = json.loads((root / _CACHE).read_text(encoding="utf-8"))
+        if cache["stamp"] == _stamp(path) and isinstance(cache["data"], dict):
+            return dict(cache["data"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _cache(root: Path, path: Path, data: dict[str, Any]) -> None:
+    import json
+
+    try:
+        text = json.dumps({"stamp": _stamp(path), "data": data})
+        # Only what JSON gives back unchanged (no dates, no number keys).
+        if json.loads(text)["data"] != data:
+            return
+        from lessons.entries import atomic_write
+
+        atomic_write(root / _CACHE, text, durable=False)
+    except (OSError, TypeError, ValueError, LessonsError):
+        # A cache that cannot be written (read-only knowledge base) is only slower.
+        pass
 
 
 def _line_of(text: str, key: str) -> int | None:

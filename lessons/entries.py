@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -11,8 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from lessons.errors import ConflictError, LessonsError, RecordError
 from lessons.model import Problem, Schema, to_document, validate
@@ -23,8 +22,28 @@ MAX_DEPTH = 50
 # few hundred; a "billion laughs" document has 10**9.
 MAX_NODES = 100_000
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+class _LazyYaml:
+    """PyYAML, imported on first use.
+
+    A read command whose files did not change never parses YAML, and the
+    import costs about 13 ms of start-up. The first attribute access replaces
+    this stand-in with the module itself.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import yaml as module
+
+        globals()["yaml"] = module
+        return getattr(module, name)
+
+
+yaml: Any = _LazyYaml()
+
+
+@functools.cache
+def _loader() -> Any:
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 
 @dataclass
@@ -52,7 +71,7 @@ def _structure_problem(text: str) -> Problem | None:
     sizes: dict[str, int] = {}
     stack: list[list[Any]] = []  # [anchor, expanded node count] per open collection
     total = 0
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -122,7 +141,7 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
             if refused:
                 refused.path = shown
                 return None, [refused]
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        docs = list(yaml.load_all(text, Loader=_loader()))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = f"YAML syntax error: {exc.problem or exc.context}"
@@ -176,7 +195,7 @@ def line_map(text: str) -> dict[tuple[str | int, ...], int]:
     """Line numbers (1-based) of every key and list item, by their path in the document."""
     lines: dict[tuple[str | int, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError:
         return lines
 
@@ -239,16 +258,18 @@ def load_file(path: Path, shown: str, schema: Schema, data: bytes | None = None)
 # --- writing -------------------------------------------------------------------
 
 
-class _BlockDumper(_Dumper):
-    """Multi-line text as ``|`` blocks, so records stay readable in diffs."""
-
-
 def _str_representer(dumper: Any, value: str) -> Any:
     style = "|" if "\n" in value.strip("\n") else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_BlockDumper.add_representer(str, _str_representer)
+@functools.cache
+def _block_dumper() -> Any:
+    """The C dumper, with multi-line text as ``|`` blocks so records stay readable in diffs."""
+    base = getattr(yaml, "CSafeDumper", None) or yaml.SafeDumper
+    dumper: Any = type("_BlockDumper", (base,), {})
+    dumper.add_representer(str, _str_representer)
+    return dumper
 
 
 def dump_record(rec: dict[str, Any], schema: Schema | None = None) -> str:
@@ -266,7 +287,7 @@ def dump_record(rec: dict[str, Any], schema: Schema | None = None) -> str:
             action["due"] = _as_date(action["due"])
     return yaml.dump(
         doc,
-        Dumper=_BlockDumper,
+        Dumper=_block_dumper(),
         sort_keys=False,
         allow_unicode=True,
         width=88,
@@ -783,7 +804,7 @@ def _key_spans(text: str) -> dict[str, tuple[int, int]] | None:
     blank lines after the value are not part of it. None when the text is not a block
     mapping the simple way (then nothing is restored)."""
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError:
         return None
     if not isinstance(root, yaml.MappingNode) or root.flow_style:
@@ -811,8 +832,8 @@ def keep_untouched(before: str, after: str) -> str:
     if not old_spans or not new_spans:
         return after
     try:
-        old_data = yaml.load(before, Loader=_Loader)
-        new_data = yaml.load(after, Loader=_Loader)
+        old_data = yaml.load(before, Loader=_loader())
+        new_data = yaml.load(after, Loader=_loader())
     except yaml.YAMLError:
         return after
     old_lines, new_lines = before.splitlines(), after.splitlines()
@@ -829,7 +850,7 @@ def keep_untouched(before: str, after: str) -> str:
     out.extend(new_lines[pos:])
     result = "\n".join(out) + ("\n" if after.endswith("\n") else "")
     try:
-        same = yaml.load(result, Loader=_Loader) == new_data
+        same = yaml.load(result, Loader=_loader()) == new_data
     except yaml.YAMLError:
         same = False
     return result if same else after

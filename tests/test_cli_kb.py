@@ -420,3 +420,16 @@ def test_supersedes_cycles_are_found_once_and_long_chains_do_not_overflow() -> N
     chain.append(("r05000", "r00000", "supersedes", None, 0))
     (cycle,) = supersedes_cycles(chain)
     assert len(cycle) == 5001 and cycle[0] == "r00000"
+
+
+def test_config_cache_follows_edits_of_lessons_yaml(kb: KB) -> None:
+    kb.add("one", stage="launch")
+    kb.config("stages: [plan, launch]\n")
+    assert kb.run("list").exit_code == 0
+    assert (kb.root / ".lessons" / "config.json").is_file()
+    kb.config("stages: [plan, review]\n")  # a different size: the cache is stale
+    out = kb.run("list")
+    assert out.exit_code == 2
+    assert "'stage' must be one of plan, review" in out.stderr
+    kb.config("stagess: [plan]\n")
+    assert kb.run("list").stderr.startswith("Error: unknown setting 'stagess'")
