@@ -53,7 +53,8 @@ class LessonsGroup(TyperGroup):
             if STATE.debug:
                 raise
             render_error(exc)
-            ctx.exit(exc.exit_code)
+            # Skipped (invalid) files outrank "nothing matched", as in rg.
+            ctx.exit(2 if STATE.skipped_files and exc.exit_code == 1 else exc.exit_code)
         except KeyboardInterrupt:
             write_err("Interrupted.")
             ctx.exit(130)
