@@ -32,8 +32,8 @@ from search_quality import (
     DEFAULT_EVAL,
     DEFAULT_QUERIES,
     build_kb,
+    judged_set,
     lessons_rankings,
-    read_jsonl,
 )
 
 K = 10
@@ -76,13 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (args.eval / args.queries).is_file():
         print(f"skipped: no judged queries at {args.eval / args.queries}", file=sys.stderr)
         return 0
-    from lessons.model import id_from_foreign
     from lessons.search import DEFAULT_TUNING
 
-    items = [item for name in args.corpus for item in read_jsonl(args.eval / name)]
-    judged = read_jsonl(args.eval / args.queries)
-    for q in judged:
-        q["relevant"] = [id_from_foreign(r) for r in q["relevant"]]
+    items, judged = judged_set(args.eval, args.queries, args.corpus)
     queries = [q["query"] for q in judged]
     # The same needs written as a planner might: inside sentences about the planning.
     plans = [f"{PLAN_OPENING} {q[:1].upper()}{q[1:]}. {PLAN_CLOSING}" for q in queries]

@@ -46,6 +46,19 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def judged_set(
+    folder: Path, queries: str, corpora: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The corpus items and the judged queries, relevant ids mapped through the id rule."""
+    from lessons.model import id_from_foreign
+
+    items = [item for name in corpora for item in read_jsonl(folder / name)]
+    judged = read_jsonl(folder / queries)
+    for q in judged:
+        q["relevant"] = [id_from_foreign(r) for r in q["relevant"]]
+    return items, judged
+
+
 def to_record(item: dict[str, Any]) -> dict[str, Any]:
     """A corpus item as a lessons record (the mapping `lessons import` applies; fallback)."""
     from lessons.model import MAX_TITLE, id_from_foreign, normalise_tag
@@ -231,10 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lessons.model import id_from_foreign
     from lessons.search import DEFAULT_TUNING
 
-    items = [item for name in args.corpus for item in read_jsonl(args.eval / name)]
-    judged = read_jsonl(args.eval / args.queries)
-    for q in judged:
-        q["relevant"] = [id_from_foreign(r) for r in q["relevant"]]
+    items, judged = judged_set(args.eval, args.queries, args.corpus)
     queries = [q["query"] for q in judged]
     mapped = [{**item, "id": id_from_foreign(item["id"])} for item in items]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import EDITOR_SCRIPT
 
 from lessons.errors import ConflictError, NotFoundError, RecordError, UsageError
 from lessons.kb import KnowledgeBase
@@ -34,28 +35,6 @@ from lessons.recording import (
     template,
     write,
 )
-
-EDITOR_SCRIPT = """\
-import json, pathlib, sys
-target = pathlib.Path(sys.argv[-1])
-here = pathlib.Path(__file__).parent
-steps = json.loads((here / "steps.json").read_text())
-count = here / "count"
-n = int(count.read_text()) if count.exists() else 0
-count.write_text(str(n + 1))
-(here / f"seen-{n}.yaml").write_text(target.read_text())
-(here / f"path-{n}").write_text(str(target))
-step = steps[min(n, len(steps) - 1)]
-text = target.read_text()
-for old, new in step.get("replace", []):
-    if old not in text:
-        sys.exit(f"editor script: {old!r} is not in the file")
-    text = text.replace(old, new, 1)
-if "write" in step:
-    text = step["write"]
-target.write_text(text)
-sys.exit(step.get("exit", 0))
-"""
 
 
 def make_editor(folder: Path, *steps: dict) -> str:
