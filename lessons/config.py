@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.errors import LessonsError, UsageError
+from lessons.hashing import digest
 from lessons.model import (
     CUSTOM_TYPES,
     DEFAULT_STAGES,
@@ -226,7 +226,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
 
 
 def _fingerprint(settings: dict[str, Any]) -> str:
-    return hashlib.sha1(repr(sorted(settings.items())).encode()).hexdigest()[:16]
+    return digest(repr(sorted(settings.items())).encode(), 8)
 
 
 DEFAULT_CONFIG = """\

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import re
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.errors import ConflictError, LessonsError, RecordError
+from lessons.hashing import digest
 from lessons.model import Problem, Schema, to_document, validate
 
 MAX_BYTES = 1024 * 1024
@@ -58,7 +58,7 @@ class Loaded:
 
 def digest_of(data: bytes) -> str:
     """The content hash the index keeps to confirm a change."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return digest(data)
 
 
 def _structure_problem(text: str) -> Problem | None:

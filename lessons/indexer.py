@@ -8,13 +8,16 @@ gone drop their records. All of it happens in one transaction.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 from lessons.config import Config
 from lessons.entries import Loaded, line_map, load_file
+from lessons.hashing import digest
 from lessons.model import Problem, Schema
 from lessons.store.base import Store
 
@@ -41,46 +44,174 @@ class SyncReport:
         return not (self.added or self.changed or self.removed)
 
 
-def scan(root: Path, entries: Path) -> set[str]:
+# From this many entry files on, half of them are stat'ed in a forked child process:
+# on two cores that takes about 0.15 s off a sync of 100,000 files, where one stat
+# costs ~2 us of kernel time however it is called. Below it, the fork costs more.
+FORK_SCAN_FROM = 5000
+
+_ENTRY_SUFFIXES = (".yaml", ".yml")
+
+# A folder, its path relative to the root ("entries/sub/"), and entry file names.
+_Folder = tuple[str, str, list[str]]
+
+
+def scan(root: Path, entries: Path, *, fork_from: int | None = None) -> list[str]:
     """Stat signatures of every entry file, any depth: ``"<path>\t<mtime_ns>\t<size>"``.
 
     Paths are relative to the root, POSIX style. A signature is a string so that
-    "nothing changed" is one set comparison in C, not 100,000 tuple comparisons.
+    "nothing changed" is one comparison in C, not 100,000 tuple comparisons. The
+    order is the order the folders list their files in, which is stable while they
+    do not change: ``scan_stamp`` relies on it, and only for speed. From
+    ``fork_from`` files on (default ``FORK_SCAN_FROM``), two processes share the stats.
     """
-    found: set[str] = set()
     if not entries.is_dir():
-        return found
-    add = found.add
-    stack = [(str(entries), entries.relative_to(root).as_posix() + "/")]
-    while stack:
-        folder, rel = stack.pop()
-        try:
-            items = os.scandir(folder)
-        except OSError:
-            continue
-        with items:
-            for item in items:
-                name = item.name
-                # Hidden names include the temporary files of atomic writes.
-                if name[0] == ".":
-                    continue
-                try:
-                    if name.endswith((".yaml", ".yml")) and item.is_file():
-                        st = item.stat()
-                        add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
-                    elif item.is_dir(follow_symlinks=False):
-                        stack.append((item.path, f"{rel}{name}/"))
-                except OSError:
-                    continue
+        return []
+    if fork_from is None:
+        fork_from = FORK_SCAN_FROM
+    found: list[str] = []
+    pending = [(str(entries), entries.relative_to(root).as_posix() + "/")]
+    while pending:
+        folders = _list_folders(pending)
+        files = sum(len(names) for _, _, names in folders)
+        split = _stat_forked(*_halves(folders, files)) if files >= fork_from else None
+        signatures, pending = split or _stat_files(folders)
+        # ``pending``: folders named like entry files, which only a stat tells apart.
+        found.extend(signatures)
     return found
 
 
-def scan_stamp(signatures: set[str]) -> str:
-    """One hash of a whole scan, independent of the order files were found in."""
-    import hashlib
+def _list_folders(start: list[tuple[str, str]]) -> list[_Folder]:
+    """Every folder under ``start`` with its entry file names, in listing order."""
+    out: list[_Folder] = []
+    stack = list(start)
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        files = []
+        for name in names:
+            # Hidden names include the temporary files of atomic writes.
+            if name[0] == ".":
+                continue
+            if name.endswith(_ENTRY_SUFFIXES):
+                files.append(name)
+                continue
+            path = os.path.join(folder, name)
+            try:
+                # lstat: a linked folder is not followed (a loop would never end).
+                if S_ISDIR(os.lstat(path).st_mode):
+                    stack.append((path, f"{rel}{name}/"))
+            except OSError:
+                continue
+        out.append((folder, rel, files))
+    return out
 
-    joined = "\n".join(sorted(signatures)).encode("utf-8", "surrogateescape")
-    return hashlib.blake2b(joined, digest_size=16).hexdigest()
+
+def _halves(folders: list[_Folder], files: int) -> tuple[list[_Folder], list[_Folder]]:
+    """Split the files in two runs, so that the first run then the second is the
+    listing order (and the scan's order does not depend on whether it forked)."""
+    left = files // 2
+    first: list[_Folder] = []
+    second: list[_Folder] = []
+    for folder, rel, names in folders:
+        take = min(left, len(names))
+        left -= take
+        if take:
+            first.append((folder, rel, names[:take]))
+        if take < len(names):
+            second.append((folder, rel, names[take:]))
+    return first, second
+
+
+def _stat_files(folders: list[_Folder]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Signatures of the regular files named, and any folder found named like a file."""
+    found: list[str] = []
+    dirs: list[tuple[str, str]] = []
+    add = found.append
+    for folder, rel, names in folders:
+        # Relative to an open folder, the kernel does not walk the whole path again
+        # for every file: about a third of the cost of a stat here.
+        fd = _open_folder(folder)
+        for name in names:
+            try:
+                st = os.stat(name, dir_fd=fd) if fd is not None else os.stat(f"{folder}/{name}")
+            except OSError:
+                continue
+            if S_ISREG(st.st_mode):
+                add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
+            elif S_ISDIR(st.st_mode) and not os.path.islink(f"{folder}/{name}"):
+                dirs.append((f"{folder}/{name}", f"{rel}{name}/"))
+        if fd is not None:
+            os.close(fd)
+    return found, dirs
+
+
+def _open_folder(folder: str) -> int | None:
+    if os.stat not in os.supports_dir_fd:
+        return None
+    try:
+        return os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
+def _stat_forked(
+    first: list[_Folder], second: list[_Folder]
+) -> tuple[list[str], list[tuple[str, str]]] | None:
+    """``_stat_files`` of both runs: the second in a forked child, the first here.
+
+    None where forking is unavailable or unsafe (threads running): the caller then
+    stats everything itself. If the child fails, this process does its run too.
+    """
+    threading = sys.modules.get("threading")
+    if not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
+        return None
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            os.close(read_end)
+            signatures, dirs = _stat_files(second)
+            # Folders, NUL, signatures: no path holds a NUL.
+            text = "\n".join(f"{path}\t{rel}" for path, rel in dirs) + "\0" + "\n".join(signatures)
+            data = memoryview(text.encode("utf-8", "surrogateescape"))
+            while data:
+                data = data[os.write(write_end, data) :]
+            code = 0
+        finally:
+            # Straight out: no atexit handlers, no flushing of the parent's buffers.
+            os._exit(code)
+    os.close(write_end)
+    try:
+        found, dirs = _stat_files(first)
+        with os.fdopen(read_end, "rb") as pipe:
+            raw = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0:
+        signatures, more = _stat_files(second)
+        return found + signatures, dirs + more
+    folder_lines, _, signature_lines = raw.decode("utf-8", "surrogateescape").partition("\0")
+    if signature_lines:
+        found.extend(signature_lines.split("\n"))
+    for line in folder_lines.split("\n") if folder_lines else []:
+        path, rel = line.split("\t", 1)
+        dirs.append((path, rel))
+    return found, dirs
+
+
+def scan_stamp(signatures: list[str]) -> str:
+    """One hash of a whole scan. Files listed in another order give another stamp,
+    which costs one full comparison, never a missed change."""
+    return digest("\n".join(signatures).encode("utf-8", "surrogateescape"))
 
 
 def _split(signature: str) -> tuple[str, int, int]:
@@ -136,13 +267,14 @@ def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
 def sync(store: Store, config: Config, *, progress: Progress | None = None) -> SyncReport:
     """Bring the store in step with the files; cheap when nothing changed."""
     report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
-    disk = scan(config.root, config.entries)
-    stamp = scan_stamp(disk)
+    found = scan(config.root, config.entries)
+    stamp = scan_stamp(found)
     # The stamp of the last sync's scan: equal stamps mean nothing changed, without
     # reading 100,000 signatures back from the index.
     last = store.get_meta("scan")
     if last == stamp:
         return report
+    disk = set(found)
     indexed = store.file_signatures()
     if disk == indexed:
         with store.transaction():
@@ -153,8 +285,8 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         # look above: then look again, or this sync would insert files that one
         # inserted (each "a duplicate of itself") or drop files it found.
         if store.get_meta("scan") != last:
-            disk = scan(config.root, config.entries)
-            stamp = scan_stamp(disk)
+            found = scan(config.root, config.entries)
+            disk, stamp = set(found), scan_stamp(found)
             indexed = store.file_signatures()
         _apply(store, config, report, disk, indexed, stamp, progress)
     return report

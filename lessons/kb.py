@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import tempfile
@@ -11,6 +10,7 @@ from typing import Any
 
 from lessons.config import INDEX_DIR, Config, find_root, load_config
 from lessons.errors import ConflictError, LessonsError, NotFoundError, UsageError
+from lessons.hashing import digest
 from lessons.indexer import Progress, SyncReport, sync
 from lessons.store import Store, open_store
 
@@ -40,7 +40,7 @@ class KnowledgeBase:
             return self.config.default_db_url()
         # A read-only knowledge base still answers, from an index kept elsewhere.
         self.read_only = True
-        key = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        key = digest(str(self.root).encode(), 6)
         folder = Path(tempfile.gettempdir()) / f"lessons-index-{os.getuid()}-{key}"
         return f"sqlite:///{folder / 'index.db'}"
 

@@ -6,8 +6,11 @@ import os
 import sqlite3
 from pathlib import Path
 
-from conftest import KB
+import pytest
+from conftest import KB, record_text
 
+from lessons import indexer
+from lessons.indexer import scan
 from lessons.kb import KnowledgeBase
 from lessons.store.schema import SCHEMA_VERSION
 
@@ -153,3 +156,66 @@ def test_configuration_change_revalidates(kb: KB) -> None:
     again = open_kb(kb)
     report = again.sync()
     assert report.rebuilt and report.records == 1
+
+
+def tree_for_scan(kb: KB) -> None:
+    """Records at three depths, and everything a scan must pass over or look into."""
+    for i in range(7):
+        kb.add(f"top-{i}")
+        kb.write(f"2024/q{i % 3}/deep-{i}.yaml", record_text(f"deep-{i}"))
+    kb.write("odd.yaml/inside.yaml", record_text("inside"))  # a folder named like a file
+    kb.write("notes.md", "not a record")
+    kb.write(".hidden.yaml.tmp", "garbage: [")
+    (kb.entries / "linked").symlink_to(kb.entries / "2024")  # not followed: a loop risk
+
+
+def test_forked_scan_finds_what_a_single_process_finds_in_the_same_order(kb: KB) -> None:
+    tree_for_scan(kb)
+    alone = scan(kb.root, kb.entries, fork_from=10**9)
+    shared = scan(kb.root, kb.entries, fork_from=1)
+    assert shared == alone
+    paths = sorted(sig.split("\t")[0] for sig in alone)
+    assert "entries/odd.yaml/inside.yaml" in paths
+    assert "entries/2024/q1/deep-1.yaml" in paths
+    assert not [p for p in paths if "linked" in p or ".hidden" in p or p.endswith(".md")]
+    assert len(paths) == 15
+    for sig in alone:
+        path, mtime, size = sig.split("\t")
+        st = (kb.root / path).stat()
+        assert (int(mtime), int(size)) == (st.st_mtime_ns, st.st_size)
+
+
+def test_forked_scan_does_the_childs_half_itself_when_the_child_fails(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree_for_scan(kb)
+    alone = scan(kb.root, kb.entries, fork_from=10**9)
+    parent = os.getpid()
+    real = indexer._stat_files
+
+    def failing_in_child(folders: list) -> tuple[list[str], list[tuple[str, str]]]:
+        if os.getpid() != parent:
+            (kb.root / "child-ran").touch()  # proof that the work was shared
+            raise OSError("the child fails")
+        return real(folders)
+
+    monkeypatch.setattr(indexer, "_stat_files", failing_in_child)
+    assert scan(kb.root, kb.entries, fork_from=1) == alone
+    assert (kb.root / "child-ran").exists()
+
+
+def test_sync_with_a_forked_scan_counts_every_change(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexer, "FORK_SCAN_FROM", 1)
+    tree_for_scan(kb)
+    base = open_kb(kb)
+    assert base.sync().added == 15
+    assert base.sync().nothing
+    bump_mtime(kb.add("top-1", title="Changed"))
+    (kb.entries / "2024" / "q2" / "deep-2.yaml").unlink()
+    kb.write("2024/q0/new.yaml", record_text("new"))
+    report = base.sync()
+    assert (report.added, report.changed, report.removed) == (1, 1, 1)
+    assert base.get("top-1")["title"] == "Changed"
+    assert base.get("new")["path"] == "entries/2024/q0/new.yaml"
