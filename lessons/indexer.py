@@ -55,28 +55,78 @@ _ENTRY_SUFFIXES = (".yaml", ".yml")
 _Folder = tuple[str, str, list[str]]
 
 
-def scan(root: Path, entries: Path, *, fork_from: int | None = None) -> list[str]:
-    """Stat signatures of every entry file, any depth: ``"<path>\t<mtime_ns>\t<size>"``.
+class Scan:
+    """Stat signatures of every entry file, any depth, and one hash of them all.
 
-    Paths are relative to the root, POSIX style. A signature is a string so that
-    "nothing changed" is one comparison in C, not 100,000 tuple comparisons. The
-    order is the order the folders list their files in, which is stable while they
-    do not change: ``scan_stamp`` relies on it, and only for speed. From
-    ``fork_from`` files on (default ``FORK_SCAN_FROM``), two processes share the stats.
+    A signature is ``"<path>\t<mtime_ns>\t<size>"``, the path relative to the root,
+    POSIX style: a string, so that "nothing changed" is one comparison in C, not
+    100,000 tuple comparisons. Files are taken in the order their folders list them,
+    which is stable while the folders do not change; a new order only changes the
+    stamp, which costs one full comparison of the signatures, never a missed change.
     """
+
+    def __init__(self) -> None:
+        self._parts: list[list[str] | bytes] = []
+        self._digests: list[str] = []
+
+    def add(self, signatures: list[str]) -> None:
+        """Add one run of signatures found here."""
+        self._parts.append(signatures)
+        self._digests.append(_part_digest(signatures)[1])
+
+    def add_encoded(self, data: bytes, part_digest: str) -> None:
+        """Add one run another process found, decoded only if asked for."""
+        self._parts.append(data)
+        self._digests.append(part_digest)
+
+    @property
+    def stamp(self) -> str:
+        """One hash of every signature (what the index keeps to skip the comparison)."""
+        return digest("".join(self._digests).encode())
+
+    def signatures(self) -> list[str]:
+        """Every signature, in the order found."""
+        out: list[str] = []
+        for part in self._parts:
+            if isinstance(part, bytes):
+                out.extend(part.decode("utf-8", "surrogateescape").split("\n") if part else [])
+            else:
+                out.extend(part)
+        return out
+
+
+def _part_digest(signatures: list[str]) -> tuple[bytes, str]:
+    data = "\n".join(signatures).encode("utf-8", "surrogateescape")
+    return data, digest(data)
+
+
+def scan(root: Path, entries: Path, *, fork_from: int | None = None) -> Scan:
+    """Stat every entry file under ``entries`` (SPEC §1), hidden names aside.
+
+    Each round of folders is cut in two runs of files; from ``fork_from`` files on
+    (default ``FORK_SCAN_FROM``) a forked child stats the second run meanwhile. The
+    runs are the same either way, so the stamp does not depend on who stat'ed them.
+    """
+    found = Scan()
     if not entries.is_dir():
-        return []
+        return found
     if fork_from is None:
         fork_from = FORK_SCAN_FROM
-    found: list[str] = []
     pending = [(str(entries), entries.relative_to(root).as_posix() + "/")]
     while pending:
         folders = _list_folders(pending)
         files = sum(len(names) for _, _, names in folders)
-        split = _stat_forked(*_halves(folders, files)) if files >= fork_from else None
-        signatures, pending = split or _stat_files(folders)
-        # ``pending``: folders named like entry files, which only a stat tells apart.
-        found.extend(signatures)
+        first, second = _halves(folders, files)
+        # What comes back: folders named like entry files, which only a stat tells apart.
+        shared = _stat_forked(found, first, second) if files >= fork_from else None
+        if shared is None:
+            pending = []
+            for run in (first, second):
+                signatures, more = _stat_files(run)
+                found.add(signatures)
+                pending.extend(more)
+        else:
+            pending = shared
     return found
 
 
@@ -158,12 +208,13 @@ def _open_folder(folder: str) -> int | None:
 
 
 def _stat_forked(
-    first: list[_Folder], second: list[_Folder]
-) -> tuple[list[str], list[tuple[str, str]]] | None:
-    """``_stat_files`` of both runs: the second in a forked child, the first here.
+    found: Scan, first: list[_Folder], second: list[_Folder]
+) -> list[tuple[str, str]] | None:
+    """``_stat_files`` of both runs into ``found``: the second in a forked child, the
+    first here meanwhile. Returns the folders the stats found.
 
-    None where forking is unavailable or unsafe (threads running): the caller then
-    stats everything itself. If the child fails, this process does its run too.
+    None, with nothing done, where forking is unavailable or unsafe (threads
+    running). If the child fails, this process stats its run too.
     """
     threading = sys.modules.get("threading")
     if not hasattr(os, "fork") or (threading is not None and threading.active_count() > 1):
@@ -180,38 +231,37 @@ def _stat_forked(
         try:
             os.close(read_end)
             signatures, dirs = _stat_files(second)
-            # Folders, NUL, signatures: no path holds a NUL.
-            text = "\n".join(f"{path}\t{rel}" for path, rel in dirs) + "\0" + "\n".join(signatures)
-            data = memoryview(text.encode("utf-8", "surrogateescape"))
-            while data:
-                data = data[os.write(write_end, data) :]
+            data, part_digest = _part_digest(signatures)
+            # The run's digest, its folders, NUL, its signatures (no path holds a NUL).
+            folders = "\n".join(f"{path}\t{rel}" for path, rel in dirs)
+            head = f"{part_digest}\n{folders}\0".encode("utf-8", "surrogateescape")
+            for chunk in (head, data):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(write_end, view) :]
             code = 0
         finally:
             # Straight out: no atexit handlers, no flushing of the parent's buffers.
             os._exit(code)
     os.close(write_end)
     try:
-        found, dirs = _stat_files(first)
+        signatures, dirs = _stat_files(first)
+        found.add(signatures)
         with os.fdopen(read_end, "rb") as pipe:
             raw = pipe.read()
     finally:
         _, status = os.waitpid(pid, 0)
     if status != 0:
         signatures, more = _stat_files(second)
-        return found + signatures, dirs + more
-    folder_lines, _, signature_lines = raw.decode("utf-8", "surrogateescape").partition("\0")
-    if signature_lines:
-        found.extend(signature_lines.split("\n"))
-    for line in folder_lines.split("\n") if folder_lines else []:
+        found.add(signatures)
+        return dirs + more
+    end = raw.index(b"\0")
+    part_digest, _, folders = raw[:end].decode("utf-8", "surrogateescape").partition("\n")
+    found.add_encoded(raw[end + 1 :], part_digest)
+    for line in folders.split("\n") if folders else []:
         path, rel = line.split("\t", 1)
         dirs.append((path, rel))
-    return found, dirs
-
-
-def scan_stamp(signatures: list[str]) -> str:
-    """One hash of a whole scan. Files listed in another order give another stamp,
-    which costs one full comparison, never a missed change."""
-    return digest("\n".join(signatures).encode("utf-8", "surrogateescape"))
+    return dirs
 
 
 def _split(signature: str) -> tuple[str, int, int]:
@@ -268,13 +318,13 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
     """Bring the store in step with the files; cheap when nothing changed."""
     report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
     found = scan(config.root, config.entries)
-    stamp = scan_stamp(found)
+    stamp = found.stamp
     # The stamp of the last sync's scan: equal stamps mean nothing changed, without
     # reading 100,000 signatures back from the index.
     last = store.get_meta("scan")
     if last == stamp:
         return report
-    disk = set(found)
+    disk = set(found.signatures())
     indexed = store.file_signatures()
     if disk == indexed:
         with store.transaction():
@@ -286,7 +336,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         # inserted (each "a duplicate of itself") or drop files it found.
         if store.get_meta("scan") != last:
             found = scan(config.root, config.entries)
-            disk, stamp = set(found), scan_stamp(found)
+            disk, stamp = set(found.signatures()), found.stamp
             indexed = store.file_signatures()
         _apply(store, config, report, disk, indexed, stamp, progress)
     return report

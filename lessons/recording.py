@@ -226,7 +226,9 @@ def taken_ids(kb: KnowledgeBase) -> Callable[[str], bool]:
     """A test for ids already used: by an indexed record, or by any entry file's name."""
     from lessons.indexer import scan
 
-    stems = {Path(sig.split("\t", 1)[0]).stem for sig in scan(kb.root, kb.config.entries)}
+    stems = {
+        Path(sig.split("\t", 1)[0]).stem for sig in scan(kb.root, kb.config.entries).signatures()
+    }
     store = kb.store
     return lambda rid: rid in stems or store.get(rid) is not None
 

@@ -173,13 +173,14 @@ def test_forked_scan_finds_what_a_single_process_finds_in_the_same_order(kb: KB)
     tree_for_scan(kb)
     alone = scan(kb.root, kb.entries, fork_from=10**9)
     shared = scan(kb.root, kb.entries, fork_from=1)
-    assert shared == alone
-    paths = sorted(sig.split("\t")[0] for sig in alone)
+    assert shared.signatures() == alone.signatures()
+    assert shared.stamp == alone.stamp
+    paths = sorted(sig.split("\t")[0] for sig in alone.signatures())
     assert "entries/odd.yaml/inside.yaml" in paths
     assert "entries/2024/q1/deep-1.yaml" in paths
     assert not [p for p in paths if "linked" in p or ".hidden" in p or p.endswith(".md")]
     assert len(paths) == 15
-    for sig in alone:
+    for sig in alone.signatures():
         path, mtime, size = sig.split("\t")
         st = (kb.root / path).stat()
         assert (int(mtime), int(size)) == (st.st_mtime_ns, st.st_size)
@@ -200,8 +201,17 @@ def test_forked_scan_does_the_childs_half_itself_when_the_child_fails(
         return real(folders)
 
     monkeypatch.setattr(indexer, "_stat_files", failing_in_child)
-    assert scan(kb.root, kb.entries, fork_from=1) == alone
+    shared = scan(kb.root, kb.entries, fork_from=1)
+    assert (shared.signatures(), shared.stamp) == (alone.signatures(), alone.stamp)
     assert (kb.root / "child-ran").exists()
+
+
+def test_scan_stamp_changes_with_any_file(kb: KB) -> None:
+    tree_for_scan(kb)
+    before = scan(kb.root, kb.entries, fork_from=1).stamp
+    assert scan(kb.root, kb.entries).stamp == before
+    bump_mtime(kb.entries / "2024" / "q0" / "deep-3.yaml")
+    assert scan(kb.root, kb.entries, fork_from=1).stamp != before
 
 
 def test_sync_with_a_forked_scan_counts_every_change(
