@@ -12,10 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from lessons.cli.app import STATE, State
-from lessons.cli.root import app
+from lessons.cli.root import load
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+# The application with every command, as the tests drive it in-process.
+app = load()
 
 
 @dataclass

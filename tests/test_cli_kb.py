@@ -13,6 +13,7 @@ import pytest
 from conftest import KB, REPO
 
 from lessons import __version__
+from lessons.cli.root import COMMANDS
 
 
 def lessons(
@@ -396,12 +397,15 @@ def test_repo_entries_pass_check() -> None:
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     from typer.main import get_command
 
-    from lessons.cli.root import app
+    from lessons.cli.root import load
 
+    app = load()
     readme = (REPO / "README.md").read_text()
     group = get_command(app)
     names = list(group.commands)  # type: ignore[attr-defined]
     assert {"init", "index", "list", "show", "check", "stats"} <= set(names)
+    # The table that lets a command line load its command alone names them all.
+    assert sorted(names) == sorted(COMMANDS)
     for name in names:
         proc = lessons(name, "--help")
         assert proc.returncode == 0, name
@@ -433,3 +437,23 @@ def test_config_cache_follows_edits_of_lessons_yaml(kb: KB) -> None:
     assert "'stage' must be one of plan, review" in out.stderr
     kb.config("stagess: [plan]\n")
     assert kb.run("list").stderr.startswith("Error: unknown setting 'stagess'")
+
+
+def test_a_command_line_loads_the_command_it_names_past_the_global_options() -> None:
+    from lessons.cli.root import command_named, load
+
+    assert command_named(["--kb", "search", "--db", "show", "list", "--tag", "x"]) == "list"
+    assert command_named(["--no-color", "--debug", "tag", "add"]) == "tag"
+    assert command_named(["--kb=here", "show", "x"]) == "show"
+    assert command_named(["--help"]) is None
+    one = load("show")
+    assert [c.callback.__name__ for c in one.registered_commands if c.callback] == ["show"]
+    assert one.registered_groups == []
+    # Loading one command leaves the others where a later full load finds them.
+    assert len(load().registered_commands) == len(COMMANDS) - 1  # `tag` is a group
+
+
+def test_a_mistyped_command_is_suggested_from_every_command(kb: KB) -> None:
+    proc = lessons("--kb", str(kb.root), "serch", "word")
+    assert proc.returncode == 2
+    assert "Did you mean 'search'?" in proc.stderr

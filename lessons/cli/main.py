@@ -21,9 +21,9 @@ def main() -> None:
         sys.stderr.write(f"Error: the argument '{shown}' is not UTF-8 text\n")
         sys.stderr.write("hint: lessons reads and writes UTF-8; check the terminal's locale\n")
         sys.exit(2)
-    from lessons.cli.root import app
+    from lessons.cli.root import command_named, load
 
-    app(prog_name="lessons")
+    load(command_named(sys.argv[1:]))(prog_name="lessons")
 
 
 def _not_utf8(args: list[str]) -> str | None:
