@@ -5,7 +5,7 @@ Layered as in sqlite-utils: ``parse_query`` reads the user's text into terms,
 the engine unquoted), and ``search`` plans, runs and ranks. The store runs the
 SQL; every piece of query syntax is made here.
 
-How a query is answered (docs/search.md has the long version):
+How a query is answered (README, "How results are found and ranked", has the long version):
 
 1. Words become *concepts*. A concept is satisfied by the word itself, its
    spelling variants (British/American, hyphen/space: ``fail-over``,
@@ -382,7 +382,7 @@ class Tuning:
     feedback_terms: int = 10
     feedback_weight: float = 0.3
     all_first: bool = True  # records matching every word rank first...
-    tier_max_words: int = 4  # ...in queries of at most this many words (see docs/search.md)
+    tier_max_words: int = 4  # ...in queries of at most this many words (see README)
     feedback_keep: int = 5  # feedback leaves the first pass's best few in place
 
 
@@ -760,10 +760,10 @@ def rank(
 ) -> tuple[list[tuple[int, float, bool]], int, int]:
     """The best ``depth`` records as (pk, score, matches every concept), best first;
     how many records match at all; how many match every concept."""
-    if len(plan.concepts) == 1 and not plan.excluded and filters.is_empty():
+    if len(plan.concepts) == 1 and not plan.excluded:
         # One word (the commonest search): the engine ranks and counts on its own.
         groups = [(match_expr(store, alts), w) for w, alts in plan.concepts[0].groups(tuning)]
-        fast = store.fts_top(groups, tuning.weights, depth)
+        fast = store.fts_top(groups, tuning.weights, depth, filters)
         if fast is not None:
             top, total = fast
             return [(pk, s, True) for pk, s in top], total, total

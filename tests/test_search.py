@@ -298,12 +298,38 @@ def test_snippets_highlight_the_matched_words(ops: KnowledgeBase) -> None:
 def test_one_word_fast_path_ranks_as_the_general_path(
     ops: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queries = ["disk", "outage", "certficate", "2FA", "fail-over", "colours"]
-    fast = [[(h.id, round(h.score, 6)) for h in search(ops.store, q).hits] for q in queries]
+    queries = ["disk", "outage", "certficate", "2FA", "fail-over", "colours", "the"]
+    selections = [
+        Filters(),
+        Filters(kind="mistake"),
+        Filters(kind="observation", since="2024-01-01"),
+        Filters(tags=("certificates",)),
+    ]
+
+    def ranked() -> list[object]:
+        out: list[object] = []
+        for q in queries:
+            for f in selections:
+                try:
+                    result = search(ops.store, q, f)
+                except NoMatchError as exc:
+                    out.append(exc.hint)
+                    continue
+                out.append((result.total, [(h.id, round(h.score, 6)) for h in result.hits]))
+        return out
+
+    fast = ranked()
     monkeypatch.setattr(type(ops.store), "fts_top", lambda *args: None)
-    general = [[(h.id, round(h.score, 6)) for h in search(ops.store, q).hits] for q in queries]
+    general = ranked()
     assert fast == general
-    assert all(fast)
+    # The filters narrowed some searches to fewer records without emptying them.
+    narrowed = [
+        (fast[i], fast[i + k])
+        for i in range(0, len(fast), len(selections))
+        for k in range(1, len(selections))
+        if isinstance(fast[i + k], tuple)
+    ]
+    assert any(f[0] < a[0] for a, f in narrowed)  # type: ignore[index]
 
 
 def test_limit_and_total(ops: KnowledgeBase) -> None:

@@ -508,10 +508,15 @@ class Store:
         raise NotImplementedError
 
     def fts_top(
-        self, groups: Sequence[tuple[str, float]], weights: Sequence[float], limit: int
+        self,
+        groups: Sequence[tuple[str, float]],
+        weights: Sequence[float],
+        limit: int,
+        filters: Filters | None = None,
     ) -> tuple[list[tuple[int, float]], int] | None:
-        """The best ``limit`` (pk, score) when a record scores its best weighted group,
-        and how many records match any group; None where the engine has no fast path."""
+        """The best ``limit`` (pk, score) of the records ``filters`` selects, when a
+        record scores its best weighted group, and how many of them match any group;
+        None where the engine has no fast path."""
         return None
 
     def record_pks(self, filters: Filters) -> set[int]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from lessons.errors import StoreError
+from lessons.filters import Filters
 from lessons.store.base import Store
 from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION, TABLES
 
@@ -138,7 +139,11 @@ class SQLiteStore(Store):
         return {pk: -score for pk, score in rows}
 
     def fts_top(
-        self, groups: Sequence[tuple[str, float]], weights: Sequence[float], limit: int
+        self,
+        groups: Sequence[tuple[str, float]],
+        weights: Sequence[float],
+        limit: int,
+        filters: Filters | None = None,
     ) -> tuple[list[tuple[int, float]], int] | None:
         # A group that matches nothing (a synonym no record uses) is dropped first:
         # one group alone is ranked without the union below, in half the time.
@@ -146,7 +151,10 @@ class SQLiteStore(Store):
         if not groups:
             return [], 0
         w = ", ".join(repr(float(x)) for x in weights)
-        if len(groups) == 1:
+        # All in SQLite: ranking one word over 10,000 records costs a few ms this way,
+        # against tens of ms when every match crosses into Python.
+        cond, params = self.where(filters) if filters and not filters.is_empty() else ("", [])
+        if len(groups) == 1 and not cond:
             ((expr, weight),) = groups
             rows = self.conn.execute(
                 f"SELECT rowid, bm25(record_fts, {w}) FROM record_fts WHERE record_fts MATCH ?"
@@ -157,19 +165,20 @@ class SQLiteStore(Store):
                 "SELECT count(*) FROM record_fts WHERE record_fts MATCH ?", (expr,)
             ).fetchone()
             return [(pk, -weight * score) for pk, score in rows], total
-        # All in SQLite: ranking one word over 10,000 records costs a few ms this way,
-        # against tens of ms when every match crosses into Python.
         union = " UNION ALL ".join(
             f"SELECT rowid, {float(weight)!r} * bm25(record_fts, {w}) AS s"
             " FROM record_fts WHERE record_fts MATCH ?"
             for _, weight in groups
         )
+        # The filters select pks through the record table's indexes, after the MATCH
+        # has run (LIMIT -1 keeps the subquery apart, and keeps SQLite from flattening
+        # it into the aggregate, where bm25() cannot run): joined inside it, SQLite
+        # may run the MATCH once per record, and a join reads every matching row.
+        within = f" WHERE m.rowid IN (SELECT r.pk FROM record r WHERE {cond})" if cond else ""
         rows = self.conn.execute(
-            # LIMIT -1 keeps SQLite from flattening the subquery into the aggregate,
-            # where bm25() cannot run.
-            f"SELECT rowid, min(s), count(*) OVER () FROM ({union} LIMIT -1)"
-            f" GROUP BY rowid ORDER BY 2, 1 LIMIT {int(limit)}",
-            [expr for expr, _ in groups],
+            f"SELECT m.rowid, min(m.s), count(*) OVER () FROM ({union} LIMIT -1) m{within}"
+            f" GROUP BY m.rowid ORDER BY 2, 1 LIMIT {int(limit)}",
+            [*(expr for expr, _ in groups), *params],
         ).fetchall()
         return [(pk, -score) for pk, score, _ in rows], (rows[0][2] if rows else 0)
 
