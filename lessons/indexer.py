@@ -244,12 +244,15 @@ def _stat_forked(
             # Straight out: no atexit handlers, no flushing of the parent's buffers.
             os._exit(code)
     os.close(write_end)
+    pipe = os.fdopen(read_end, "rb")
     try:
         signatures, dirs = _stat_files(first)
         found.add(signatures)
-        with os.fdopen(read_end, "rb") as pipe:
-            raw = pipe.read()
+        raw = pipe.read()
     finally:
+        # Closed first: interrupted before reading, this process must not wait for a
+        # child blocked on a full pipe (it gets EPIPE and exits).
+        pipe.close()
         _, status = os.waitpid(pid, 0)
     if status != 0:
         signatures, more = _stat_files(second)

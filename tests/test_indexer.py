@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -229,3 +230,35 @@ def test_sync_with_a_forked_scan_counts_every_change(
     assert (report.added, report.changed, report.removed) == (1, 1, 1)
     assert base.get("top-1")["title"] == "Changed"
     assert base.get("new")["path"] == "entries/2024/q0/new.yaml"
+
+
+def test_an_interrupted_forked_scan_does_not_wait_on_its_child(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enough files that the child's half overflows a pipe's buffer (64 KiB).
+    bulk = kb.entries / "bulk"
+    bulk.mkdir()
+    for i in range(3000):
+        (bulk / f"record-{i:05d}-named-at-some-length.yaml").write_text("x: 1\n")
+    parent = os.getpid()
+    real = indexer._stat_files
+
+    def interrupted(folders: list) -> tuple[list[str], list[tuple[str, str]]]:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt  # Ctrl-C reaching this process alone
+        return real(folders)
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the scan waited on its child")
+
+    monkeypatch.setattr(indexer, "_stat_files", interrupted)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            scan(kb.root, kb.entries, fork_from=1)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the child was reaped
