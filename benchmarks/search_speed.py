@@ -31,9 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-
-LESSONS = [shutil.which("lessons") or "lessons"] if shutil.which("lessons") else None
-LESSONS = LESSONS or [sys.executable, "-m", "lessons"]
+from run import LESSONS  # noqa: E402  (the console script, not a version manager's shim)
 
 SEARCHES = [
     ("one word", ["outage"]),
@@ -105,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
         listed, _ = timed([*base, "list", "--limit", "10"], args.runs)
         print(f"  {'list --limit 10':<26} {listed:6.3f} s  (start-up and index sync, no search)")
-        version, _ = timed([*base, "--version"], args.runs)
+        version, _ = timed([*LESSONS, "--version"], args.runs)
         print(f"  {'lessons --version':<26} {version:6.3f} s  (start-up alone)")
         if not rg:
             print("  rg not installed: no reference ratio (apt-get install ripgrep)")
