@@ -35,7 +35,6 @@ class SyncReport:
     changed: int = 0
     removed: int = 0
     rebuilt: bool = False
-    records: int = 0
     skipped: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property

@@ -88,7 +88,6 @@ class KnowledgeBase:
                 raise
             report = self._rebuild_sqlite(progress)
         report.skipped = self.store.skipped_files()
-        report.records = self.store.count()
         return report
 
     def rebuild(self, progress: Progress | None = None) -> SyncReport:
@@ -100,7 +99,6 @@ class KnowledgeBase:
             report = sync(self.store, self.config, progress=progress)
         report.rebuilt = True
         report.skipped = self.store.skipped_files()
-        report.records = self.store.count()
         return report
 
     def _rebuild_sqlite(self, progress: Progress | None) -> SyncReport:
