@@ -162,8 +162,14 @@ def test_configuration_change_revalidates(kb: KB) -> None:
     assert report.rebuilt and again.store.count() == 1
 
 
-def tree_for_scan(kb: KB) -> None:
-    """Records at three depths, and everything a scan must pass over or look into."""
+# Two layouts: the shares of a scan are the two halves of the files when the top
+# folder has fewer than two sub-folders, and alternate sub-folders when it has more.
+LAYOUTS = ["one sub-folder", "many sub-folders"]
+
+
+def tree_for_scan(kb: KB, layout: str = LAYOUTS[0]) -> int:
+    """Records at three depths, and everything a scan must pass over or look into;
+    returns how many entry files there are."""
     for i in range(7):
         kb.add(f"top-{i}")
         kb.write(f"2024/q{i % 3}/deep-{i}.yaml", record_text(f"deep-{i}"))
@@ -171,19 +177,34 @@ def tree_for_scan(kb: KB) -> None:
     kb.write("notes.md", "not a record")
     kb.write(".hidden.yaml.tmp", "garbage: [")
     (kb.entries / "linked").symlink_to(kb.entries / "2024")  # not followed: a loop risk
+    if layout == LAYOUTS[0]:
+        return 15
+    for year in (2021, 2022, 2023):
+        for i in range(4):
+            kb.write(f"{year}/r-{year}-{i}.yaml", record_text(f"r-{year}-{i}"))
+        kb.write(f"{year}/nested/n-{year}.yaml", record_text(f"n-{year}"))
+    return 30
 
 
-def test_forked_scan_finds_what_a_single_process_finds_in_the_same_order(kb: KB) -> None:
-    tree_for_scan(kb)
+@pytest.fixture(params=LAYOUTS)
+def layout(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_forked_scan_finds_what_a_single_process_finds_in_the_same_order(
+    kb: KB, layout: str
+) -> None:
+    count = tree_for_scan(kb, layout)
     alone = scan(kb.root, kb.entries, fork_from=10**9)
-    shared = scan(kb.root, kb.entries, fork_from=1)
+    shared = scan(kb.root, kb.entries, fork_from=1, expected=1)
     assert shared.signatures() == alone.signatures()
     assert shared.stamp == alone.stamp
     paths = sorted(sig.split("\t")[0] for sig in alone.signatures())
     assert "entries/odd.yaml/inside.yaml" in paths
     assert "entries/2024/q1/deep-1.yaml" in paths
     assert not [p for p in paths if "linked" in p or ".hidden" in p or p.endswith(".md")]
-    assert len(paths) == 15
+    assert len(paths) == count
+    assert alone.stamp.endswith(f":{count}")
     for sig in alone.signatures():
         path, mtime, size = sig.split("\t")
         st = (kb.root / path).stat()
@@ -191,9 +212,9 @@ def test_forked_scan_finds_what_a_single_process_finds_in_the_same_order(kb: KB)
 
 
 def test_forked_scan_does_the_childs_half_itself_when_the_child_fails(
-    kb: KB, monkeypatch: pytest.MonkeyPatch
+    kb: KB, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
-    tree_for_scan(kb)
+    tree_for_scan(kb, layout)
     alone = scan(kb.root, kb.entries, fork_from=10**9)
     parent = os.getpid()
     real = indexer._stat_files
@@ -205,26 +226,26 @@ def test_forked_scan_does_the_childs_half_itself_when_the_child_fails(
         return real(folders)
 
     monkeypatch.setattr(indexer, "_stat_files", failing_in_child)
-    shared = scan(kb.root, kb.entries, fork_from=1)
+    shared = scan(kb.root, kb.entries, fork_from=1, expected=1)
     assert (shared.signatures(), shared.stamp) == (alone.signatures(), alone.stamp)
     assert (kb.root / "child-ran").exists()
 
 
-def test_scan_stamp_changes_with_any_file(kb: KB) -> None:
-    tree_for_scan(kb)
-    before = scan(kb.root, kb.entries, fork_from=1).stamp
+def test_scan_stamp_changes_with_any_file(kb: KB, layout: str) -> None:
+    tree_for_scan(kb, layout)
+    before = scan(kb.root, kb.entries, fork_from=1, expected=1).stamp
     assert scan(kb.root, kb.entries).stamp == before
     bump_mtime(kb.entries / "2024" / "q0" / "deep-3.yaml")
-    assert scan(kb.root, kb.entries, fork_from=1).stamp != before
+    assert scan(kb.root, kb.entries, fork_from=1, expected=1).stamp != before
 
 
 def test_sync_with_a_forked_scan_counts_every_change(
-    kb: KB, monkeypatch: pytest.MonkeyPatch
+    kb: KB, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
     monkeypatch.setattr(indexer, "FORK_SCAN_FROM", 1)
-    tree_for_scan(kb)
+    count = tree_for_scan(kb, layout)
     base = open_kb(kb)
-    assert base.sync().added == 15
+    assert base.sync().added == count
     assert base.sync().nothing
     bump_mtime(kb.add("top-1", title="Changed"))
     (kb.entries / "2024" / "q2" / "deep-2.yaml").unlink()
