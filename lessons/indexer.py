@@ -43,9 +43,9 @@ class SyncReport:
         return not (self.added or self.changed or self.removed)
 
 
-# From this many entry files on, half of them are stat'ed in a forked child process:
-# on two cores that takes about 0.15 s off a sync of 100,000 files, where one stat
-# costs ~2 us of kernel time however it is called. Below it, the fork costs more.
+# From this many entry files on, a forked child process lists and stats a share of
+# them: on two cores that takes about 0.17 s off a sync of 100,000 files, where one
+# stat costs ~2 us of kernel time however it is called. Below it, the fork costs more.
 FORK_SCAN_FROM = 5000
 
 _ENTRY_SUFFIXES = (".yaml", ".yml")
@@ -83,7 +83,7 @@ class Scan:
         """One hash of every signature, and their number (what the index keeps to
         skip the comparison, and the next scan reads to decide whether to fork)."""
         files = sum(
-            len(p) if isinstance(p, list) else p.count(b"\n") + bool(p) for p in self._parts
+            len(p) if isinstance(p, list) else p.count(b"\0") + bool(p) for p in self._parts
         )
         return f"{digest(''.join(self._digests).encode())}:{files}"
 
@@ -92,14 +92,15 @@ class Scan:
         out: list[str] = []
         for part in self._parts:
             if isinstance(part, bytes):
-                out.extend(part.decode("utf-8", "surrogateescape").split("\n") if part else [])
+                out.extend(part.decode("utf-8", "surrogateescape").split("\0") if part else [])
             else:
                 out.extend(part)
         return out
 
 
 def _part_digest(signatures: list[str]) -> tuple[bytes, str]:
-    data = "\n".join(signatures).encode("utf-8", "surrogateescape")
+    # NUL between signatures: a file name may hold a line break, never a NUL.
+    data = "\0".join(signatures).encode("utf-8", "surrogateescape")
     return data, digest(data)
 
 
@@ -211,17 +212,19 @@ def _stat_files(folders: list[_Folder]) -> tuple[list[str], list[tuple[str, str]
         # Relative to an open folder, the kernel does not walk the whole path again
         # for every file: about a third of the cost of a stat here.
         fd = _open_folder(folder)
-        for name in names:
-            try:
-                st = os.stat(name, dir_fd=fd) if fd is not None else os.stat(f"{folder}/{name}")
-            except OSError:
-                continue
-            if S_ISREG(st.st_mode):
-                add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
-            elif S_ISDIR(st.st_mode) and not os.path.islink(f"{folder}/{name}"):
-                dirs.append((f"{folder}/{name}", f"{rel}{name}/"))
-        if fd is not None:
-            os.close(fd)
+        try:
+            for name in names:
+                try:
+                    st = os.stat(name, dir_fd=fd) if fd is not None else os.stat(f"{folder}/{name}")
+                except OSError:
+                    continue
+                if S_ISREG(st.st_mode):
+                    add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
+                elif S_ISDIR(st.st_mode) and not os.path.islink(f"{folder}/{name}"):
+                    dirs.append((f"{folder}/{name}", f"{rel}{name}/"))
+        finally:
+            if fd is not None:
+                os.close(fd)
     return found, dirs
 
 

@@ -286,3 +286,20 @@ def test_an_interrupted_forked_scan_does_not_wait_on_its_child(
         signal.signal(signal.SIGALRM, previous)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # the child was reaped
+
+
+def test_file_names_with_a_line_break_or_a_tab_are_scanned_and_synced(kb: KB, layout: str) -> None:
+    count = tree_for_scan(kb, layout)
+    kb.write("2024/line\nbreak.yaml", record_text("line-break"))
+    kb.write("tab\there.yaml", record_text("tab-here"))
+    alone = scan(kb.root, kb.entries, fork_from=10**9)
+    shared = scan(kb.root, kb.entries, fork_from=1, expected=1)
+    assert shared.signatures() == alone.signatures()
+    assert shared.stamp == alone.stamp
+    paths = {sig.rsplit("\t", 2)[0] for sig in alone.signatures()}
+    assert {"entries/2024/line\nbreak.yaml", "entries/tab\there.yaml"} <= paths
+    assert len(paths) == count + 2
+    base = open_kb(kb)
+    report = base.sync()
+    assert report.added == count + 2
+    assert base.sync().nothing
