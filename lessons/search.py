@@ -442,7 +442,9 @@ def plan_query(
     if not positive:
         raise UsageError(
             f"nothing to search for in '{text.strip()[:80]}'",
-            hint='search for words or "a phrase"; -word only excludes',
+            hint='search for words or "a phrase"; -word only excludes'
+            if terms
+            else 'search for words or "a phrase"; symbols and punctuation alone are not searched',
         )
     excluded = [(t.words, t.prefix, t.column) for t in terms if t.negated]
     strict = [t for t in positive if not t.plain]

@@ -351,10 +351,14 @@ def test_an_empty_knowledge_base_says_so(kb: KB) -> None:
 
 
 def test_a_query_of_exclusions_only_is_bad_input(ops: KnowledgeBase) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError) as err:
         search(ops.store, "-disk")
-    with pytest.raises(UsageError):
+    assert err.value.hint == 'search for words or "a phrase"; -word only excludes'
+    with pytest.raises(UsageError) as err:
         search(ops.store, "🙂 ( )")
+    assert err.value.hint == (
+        'search for words or "a phrase"; symbols and punctuation alone are not searched'
+    )
 
 
 HOSTILE = [
