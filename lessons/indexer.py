@@ -79,13 +79,15 @@ class Scan:
         self._digests.append(part_digest)
 
     @property
+    def files(self) -> int:
+        """How many entry files were found."""
+        return sum(len(p) if isinstance(p, list) else p.count(b"\0") + bool(p) for p in self._parts)
+
+    @property
     def stamp(self) -> str:
         """One hash of every signature, and their number (what the index keeps to
         skip the comparison, and the next scan reads to decide whether to fork)."""
-        files = sum(
-            len(p) if isinstance(p, list) else p.count(b"\0") + bool(p) for p in self._parts
-        )
-        return f"{digest(''.join(self._digests).encode())}:{files}"
+        return f"{digest(''.join(self._digests).encode())}:{self.files}"
 
     def signatures(self) -> list[str]:
         """Every signature, in the order found."""
@@ -356,7 +358,7 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         # look above: then look again, or this sync would insert files that one
         # inserted (each "a duplicate of itself") or drop files it found.
         if store.get_meta("scan") != last:
-            found = scan(config.root, config.entries)
+            found = scan(config.root, config.entries, expected=found.files)
             disk, stamp = set(found.signatures()), found.stamp
             indexed = store.file_signatures()
         _apply(store, config, report, disk, indexed, stamp, progress)
