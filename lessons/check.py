@@ -137,6 +137,46 @@ def check(kb: KnowledgeBase) -> CheckResult:
     return result
 
 
+# A write in progress keeps its temporary file for milliseconds; older than this,
+# the write was interrupted (a killed process, a power cut).
+LEFTOVER_AGE_S = 60
+
+
+def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
+    """Temporary files of interrupted writes: the scan passes over them (hidden),
+    but one may hold the only copy of text that was being saved."""
+    import os
+    import re
+    import time
+
+    pattern = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
+    found: list[Finding] = []
+    old = time.time() - LEFTOVER_AGE_S
+    for folder, _dirs, names in os.walk(kb.config.entries):
+        for name in names:
+            match = pattern.match(name)
+            if not match:
+                continue
+            path = Path(folder) / name
+            try:
+                if path.stat().st_mtime > old:
+                    continue
+            except OSError:
+                continue
+            target = (Path(folder) / match.group(1)).relative_to(kb.root).as_posix()
+            found.append(
+                Finding(
+                    path.relative_to(kb.root).as_posix(),
+                    None,
+                    None,
+                    f"left by an interrupted write of {target}: compare the two, keep what "
+                    "you need, then delete this file",
+                    "warning",
+                )
+            )
+    return found
+
+
 def supersedes_cycles(links: list[tuple[str, str, str, str | None, int]]) -> list[list[str]]:
     """Each cycle of ``supersedes`` links once, starting at its smallest id."""
     graph: dict[str, list[str]] = {}
@@ -179,3 +219,4 @@ from lessons.tags import check_near_duplicates  # noqa: E402
 
 EXTRA_CHECKS.append(check_near_duplicates)
 EXTRA_CHECKS.append(check_similar_records)
+EXTRA_CHECKS.append(check_leftover_writes)

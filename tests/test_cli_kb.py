@@ -457,3 +457,19 @@ def test_a_mistyped_command_is_suggested_from_every_command(kb: KB) -> None:
     proc = lessons("--kb", str(kb.root), "serch", "word")
     assert proc.returncode == 2
     assert "Did you mean 'search'?" in proc.stderr
+
+
+def test_check_points_at_what_an_interrupted_write_left(kb: KB) -> None:
+    kb.add("a")
+    text = (kb.entries / "a.yaml").read_text().replace("Title of a", "Half-saved title")
+    old = kb.write(".a.yaml.k3j9x_2a.tmp", text)  # as atomic_write names them
+    os.utime(old, (old.stat().st_atime - 3600, old.stat().st_mtime - 3600))
+    kb.write("sub/.b.yaml.q8ab01zz.tmp", "id: b\n")  # a write in progress: too young
+    out = kb.run("check")
+    assert out.exit_code == 0  # a warning: nothing is wrong with the records
+    assert (
+        "entries/.a.yaml.k3j9x_2a.tmp: warning: left by an interrupted write of "
+        "entries/a.yaml: compare the two, keep what you need, then delete this file"
+    ) in out.stderr
+    assert ".b.yaml" not in out.stderr
+    assert old.read_text() == text  # reported, never deleted
