@@ -330,23 +330,35 @@ class _Doc:
     title_vec: dict[str, float] = field(default_factory=dict)
 
 
-def _docs(rows: Iterable[Sequence[Any]]) -> list[_Doc]:
+def _docs(rows: Iterable[Sequence[Any]], *, lean: bool = False) -> list[_Doc]:
+    """Docs with stemmed term counts; ``lean`` leaves out what only ``related`` shows
+    (title counts, surface words), for passes over every record."""
     docs = []
+    # One string object per distinct word: 100,000 records hold some 15 million
+    # words, and a string each would take a gigabyte before they are counted.
+    vocab: dict[str, str] = {}
+    share = vocab.setdefault
     for rid, title, kind, date, campaign, tags_text, lesson, summary in rows:
         tags = (tags_text or "").split()
         # Title and tags count twice: they say what the record is about.
-        title_words = _words(title)
-        tag_words = _words(" ".join(tags).replace("-", " "))
-        words = title_words * 2 + tag_words * 2 + _words(lesson) + _words(summary)
-        docs.append(_Doc(rid, title, kind, date, campaign, tags, words, title_words))
-    _stem_words({w for d in docs for w in d.words})
+        title_words = [share(w, w) for w in _words(title)]
+        tag_words = [share(w, w) for w in _words(" ".join(tags).replace("-", " "))]
+        body = [share(w, w) for w in (*_words(lesson), *_words(summary))]
+        doc = _Doc(rid, title, kind, date, campaign, tags, [], [] if lean else title_words)
+        # Counted now, in order of first appearance (which word shows for a stem).
+        doc.counts = Counter(title_words * 2 + tag_words * 2 + body)
+        docs.append(doc)
+    _stem_words(vocab)
     for d in docs:
-        stems = [_STEMS[w] for w in d.words]
-        d.counts = Counter(stems)
-        d.title_counts = Counter(_STEMS[w] for w in d.title_words)
-        for word, stem in zip(d.words, stems, strict=True):
-            d.surface.setdefault(stem, word)
-        d.words = d.title_words = []
+        words, d.counts = d.counts, Counter()
+        for word, n in words.items():
+            stem = _STEMS[word]
+            d.counts[stem] += n
+            if not lean:
+                d.surface.setdefault(stem, word)
+        if not lean:
+            d.title_counts = Counter(_STEMS[w] for w in d.title_words)
+        d.title_words = []
     return docs
 
 
@@ -758,9 +770,12 @@ def near_duplicates(
     kb: KnowledgeBase, min_score: float = NEAR_DUPLICATE
 ) -> list[tuple[str, str, float]]:
     """Unlinked pairs of records whose text is nearly the same: (first id, second id, score)."""
-    docs = _docs(kb.store.similarity_rows())
+    docs = _docs(kb.store.similarity_rows(), lean=True)
     weights = _Weights(kb, docs)
-    weights.vectorise(docs)
+    for d in docs:
+        # Each doc's counts go as its vector comes: both at once for every record
+        # would double the memory of a pass over 100,000.
+        d.vec, d.counts = weights.vector(d.counts), Counter()
     linked = {frozenset((src, dst)) for src, dst, *_ in kb.store.all_links()}
     out = []
     for i, j, score in _similar_pairs(docs, min_score, top_terms=NEAR_DUPLICATE_TERMS):
