@@ -7,7 +7,7 @@ For each size it generates a deterministic knowledge base (benchmarks/generate.p
 in a temporary folder, then times, end to end as separate processes (median of
 --runs, wall clock), the cold `index`, a no-change sync, a one-file-changed sync,
 `search` (one word, two words, a phrase, a typo, one word with a filter),
-`list --tag T --limit 20`, `show ID`, `retro` over everything, `import` of 10,000
+`list --tag T --limit 20`, `show ID`, `retro` and `check` over everything, `import` of 10,000
 CSV rows, and `lessons --version`, with the peak memory (max RSS) of each. The
 same searches done by `rg -il` over the entry files in the same run give the
 reference ratio. Timings vary with the machine's load: compare the ratios
@@ -150,6 +150,8 @@ def bench_size(n: int, runs: int, work: Path) -> list[tuple[str, float, int, str
     add("list --tag T --limit 20", timed([*kb, "list", "--tag", tag, "--limit", "20"], runs))
     add("show ID", timed([*kb, "show", ids[len(ids) // 2]], runs))
     add("retro (everything)", timed([*kb, "retro", "--format", "md"], max(1, runs // 2)))
+    # The heaviest reader: every record's text against every other's (near-duplicates).
+    add("check (everything)", timed([*kb, "check"], max(1, runs // 2)))
     add("--version", timed([*LESSONS, "--version"], runs))
     return rows
 
