@@ -321,8 +321,7 @@ class _Doc:
     date: str | None
     campaign: str | None
     tags: list[str]
-    words: list[str]
-    title_words: list[str]
+    title_words: list[str]  # until the words are stemmed
     counts: Counter[str] = field(default_factory=Counter)
     title_counts: Counter[str] = field(default_factory=Counter)
     surface: dict[str, str] = field(default_factory=dict)
@@ -344,7 +343,7 @@ def _docs(rows: Iterable[Sequence[Any]], *, lean: bool = False) -> list[_Doc]:
         title_words = [share(w, w) for w in _words(title)]
         tag_words = [share(w, w) for w in _words(" ".join(tags).replace("-", " "))]
         body = [share(w, w) for w in (*_words(lesson), *_words(summary))]
-        doc = _Doc(rid, title, kind, date, campaign, tags, [], [] if lean else title_words)
+        doc = _Doc(rid, title, kind, date, campaign, tags, [] if lean else title_words)
         # Counted now, in order of first appearance (which word shows for a stem).
         doc.counts = Counter(title_words * 2 + tag_words * 2 + body)
         docs.append(doc)
