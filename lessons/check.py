@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,21 +143,18 @@ def check(kb: KnowledgeBase) -> CheckResult:
 # A write in progress keeps its temporary file for milliseconds; older than this,
 # the write was interrupted (a killed process, a power cut).
 LEFTOVER_AGE_S = 60
+# What ``entries.atomic_write`` names them: ``.<file>.<random>.tmp`` beside the file.
+_LEFTOVER = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
 
 
 def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
     """Temporary files of interrupted writes: the scan passes over them (hidden),
     but one may hold the only copy of text that was being saved."""
-    import os
-    import re
-    import time
-
-    pattern = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
     found: list[Finding] = []
     old = time.time() - LEFTOVER_AGE_S
     for folder, _dirs, names in os.walk(kb.config.entries):
         for name in names:
-            match = pattern.match(name)
+            match = _LEFTOVER.match(name)
             if not match:
                 continue
             path = Path(folder) / name

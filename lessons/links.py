@@ -344,7 +344,8 @@ def _docs(rows: Iterable[Sequence[Any]], *, lean: bool = False) -> list[_Doc]:
         tag_words = [share(w, w) for w in _words(" ".join(tags).replace("-", " "))]
         body = [share(w, w) for w in (*_words(lesson), *_words(summary))]
         doc = _Doc(rid, title, kind, date, campaign, tags, [] if lean else title_words)
-        # Counted now, in order of first appearance (which word shows for a stem).
+        # Counted now, in order of first appearance (which word shows for a stem);
+        # unstemmed until the loop below swaps each for its stems, freeing as it goes.
         doc.counts = Counter(title_words * 2 + tag_words * 2 + body)
         docs.append(doc)
     _stem_words(vocab)
