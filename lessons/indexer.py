@@ -215,9 +215,7 @@ def _halves(folders: list[_Folder], files: int) -> tuple[list[_Folder], list[_Fo
     return first, second
 
 
-def _stat_files(
-    folders: list[_Folder], root: str
-) -> tuple[list[str], list[tuple[str, str]]]:
+def _stat_files(folders: list[_Folder], root: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Signatures of the entry files named, and any folder found named like a file.
 
     A file that must not be read — a symbolic link leading out of the knowledge
@@ -349,9 +347,7 @@ def iter_loaded(
     """Read and validate files in order, in worker processes when there are many."""
     total = len(paths)
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        results: Iterable[Loaded] = (
-            load_file(root / rel, rel, schema, root=root) for rel in paths
-        )
+        results: Iterable[Loaded] = (load_file(root / rel, rel, schema, root=root) for rel in paths)
         yield from _counted(results, total, progress)
         return
     import multiprocessing

@@ -136,7 +136,7 @@ class KnowledgeBase:
         except sqlite3.DatabaseError as exc:
             if self.index_path is None or not _corrupt(exc):
                 error = self._store_error(exc)
-                if not (allow_stale and _full(exc) and self._has_index()):
+                if not (allow_stale and _full(exc, self.index_path) and self._read_as_it_was()):
                     raise error from None
                 self.notes.append(
                     f"{error.message}: the answers come from the index as it was at its last "
@@ -144,8 +144,10 @@ class KnowledgeBase:
                 )
                 report = SyncReport()
                 report.skipped = self.store.skipped_files()
+                self.synced = True
                 return report
             report = self._rebuild_sqlite(progress)
+        self.notes.extend(report.warnings)
         report.skipped = self.store.skipped_files()
         self.synced = True
         return report
@@ -158,6 +160,7 @@ class KnowledgeBase:
             self.store.create_schema()
             report = sync(self.store, self.config, progress=progress)
         report.rebuilt = True
+        self.notes.extend(report.warnings)
         report.skipped = self.store.skipped_files()
         self.synced = True
         return report
@@ -166,8 +169,7 @@ class KnowledgeBase:
         path = self.index_path
         assert path is not None
         self.close()
-        self._own_folder()
-        remove_index(path)
+        remove_index(path, legacy_ok=self._own_folder())
         try:
             report = sync(self.store, self.config, progress=progress)
         except sqlite3.DatabaseError as exc:
@@ -175,10 +177,17 @@ class KnowledgeBase:
         report.rebuilt = True
         return report
 
-    def _has_index(self) -> bool:
+    def _read_as_it_was(self) -> bool:
+        """Reopen the index to read it as it stands, writing nothing (no room to write);
+        False when it holds no earlier sync to read."""
+        from lessons.store.sqlite import open_sqlite
+
+        self.close()
         try:
-            return self.store.get_meta("scan") is not None
-        except sqlite3.Error:
+            self._store = open_sqlite(self.db_url, legacy_ok=self._own_folder(), frozen=True)
+            return self._store.get_meta("scan") is not None
+        except (sqlite3.Error, LessonsError):
+            self.close()
             return False
 
     def _store_error(self, exc: sqlite3.DatabaseError) -> LessonsError:
@@ -193,7 +202,7 @@ class KnowledgeBase:
                 path=where,
                 hint="try again in a moment",
             )
-        if _full(exc):
+        if _full(exc, self.index_path):
             return StoreError(
                 f"no space left for the index at {where}",
                 hint="free some space; the index was left as it was",
@@ -256,8 +265,19 @@ def _corrupt(exc: sqlite3.DatabaseError) -> bool:
     return "malformed" in text or "not a database" in text
 
 
-def _full(exc: sqlite3.DatabaseError) -> bool:
-    return getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc)
+def _full(exc: sqlite3.DatabaseError, path: Path | None) -> bool:
+    """True when a write failed for want of room: SQLite says so, or an I/O error
+    (growing the WAL's shared-memory file, say) struck a file system with none left."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or "disk is full" in str(exc):
+        return True
+    if path is None or not (name.startswith("SQLITE_IOERR") or "I/O error" in str(exc)):
+        return False
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
 def init_kb(path: Path, name: str | None = None) -> list[Path]:

@@ -27,7 +27,14 @@ from lessons.entries.roundtrip import (
     seq_append,
     seq_remove,
 )
-from lessons.entries.write import atomic_write, dump_record, replace_file, write_lock, write_new
+from lessons.entries.write import (
+    atomic_write,
+    dump_record,
+    keep_recovered,
+    replace_file,
+    write_lock,
+    write_new,
+)
 
 __all__ = [
     "MAX_BYTES",
@@ -45,6 +52,7 @@ __all__ = [
     "edit_file",
     "empty_list",
     "hang_comments",
+    "keep_recovered",
     "keep_untouched",
     "line_map",
     "load_file",

@@ -12,6 +12,7 @@ from typing import Any
 
 from lessons.entries.parse import Loaded, digest_of, load_file, yaml
 from lessons.errors import ConflictError, LessonsError, RecordError
+from lessons.fsafe import create_new, open_lock, own_folder
 from lessons.model import Problem, Schema, to_document
 
 # --- writing -------------------------------------------------------------------
@@ -120,14 +121,7 @@ def write_lock(root: Path, timeout: float = 10.0) -> Iterator[None]:
     import fcntl
     import time
 
-    lock_dir = root / ".lessons"
-    try:
-        lock_dir.mkdir(exist_ok=True)
-        handle = open(lock_dir / "write.lock", "a+")  # noqa: SIM115 - held for the block
-    except OSError as exc:
-        raise LessonsError(
-            f"cannot write to this knowledge base: {exc.strerror}", path=str(lock_dir)
-        ) from None
+    handle = open_lock(own_folder(root / ".lessons") / "write.lock")
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -194,3 +188,12 @@ def write_new(path: Path, root: Path, text: str) -> None:
         if path.exists():
             raise ConflictError(f"a file already exists at {path}", path=str(path))
         atomic_write(path, text)
+
+
+def keep_recovered(root: Path, rid: str, text: str) -> Path:
+    """Keep text that could not be saved in ``.lessons/recovered/``, under a name no
+    other writer can take (two conflicting edits in the same second keep both)."""
+    import time
+
+    folder = own_folder(own_folder(root / ".lessons") / "recovered")
+    return create_new(folder, f"{rid}-{time.strftime('%Y%m%d-%H%M%S')}", ".yaml", text)

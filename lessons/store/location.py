@@ -141,17 +141,6 @@ def check_sqlite_file(path: Path, *, legacy_ok: bool) -> bool:
     )
 
 
-def is_ours(path: Path) -> bool:
-    """True when the file at ``path`` is a regular file carrying our marker."""
-    try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
-            return False
-    except OSError:
-        return False
-    head = _header(path)
-    return head.startswith(_SQLITE_MAGIC) and int.from_bytes(head[68:72], "big") == APPLICATION_ID
-
-
 def _header(path: Path) -> bytes:
     try:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -183,21 +172,13 @@ def _legacy_index(path: Path) -> bool:
         conn.close()
 
 
-def remove_index(path: Path) -> None:
-    """Delete an index file proven ours, and its companions; anything else is refused."""
-    if os.path.lexists(path) and not is_ours(path):
-        raise StoreError(
-            "the index cannot be rebuilt: the file there is not one lessons made, and "
-            "lessons will not delete it",
-            path=str(path),
-            hint="delete it yourself if it is a damaged lessons index",
-        )
+def remove_index(path: Path, *, legacy_ok: bool) -> None:
+    """Delete an index file proven ours (see ``check_sqlite_file``) and its companions;
+    anything else is refused, untouched."""
+    check_sqlite_file(path, legacy_ok=legacy_ok)
     for suffix in ("", *COMPANIONS):
-        each = path.parent / (path.name + suffix)
         with contextlib.suppress(FileNotFoundError):
-            if suffix and not stat.S_ISREG(os.lstat(each).st_mode):
-                continue
-            each.unlink()
+            (path.parent / (path.name + suffix)).unlink()
 
 
 # --- the per-user cache, for knowledge bases this user cannot write ---------------
@@ -211,11 +192,7 @@ def _private_dir(path: Path) -> bool:
         st = os.lstat(path)
     except OSError:
         return False
-    return (
-        stat.S_ISDIR(st.st_mode)
-        and st.st_uid == os.geteuid()
-        and not st.st_mode & 0o077
-    )
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
 
 
 def cache_base() -> Path | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lessons.errors import StoreError
 from lessons.filters import Filters
+from lessons.fsafe import open_lock
 from lessons.store.base import Store
 from lessons.store.location import APPLICATION_ID, check_sqlite_file, sqlite_path
 from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION, TABLES
@@ -51,9 +52,9 @@ _FTS_DDL = [
 class SQLiteStore(Store):
     """The default store: one file, ``.lessons/index.db`` under the knowledge base."""
 
-    def __init__(self, url: str, path: Path, *, new: bool = False) -> None:
+    def __init__(self, url: str, path: Path, *, new: bool = False, frozen: bool = False) -> None:
         self.path = path
-        super().__init__(url, _connect(path, new=new))
+        super().__init__(url, _connect_frozen(path) if frozen else _connect(path, new=new))
 
     def begin(self) -> None:
         # IMMEDIATE takes the write lock now, so two syncs cannot interleave.
@@ -88,7 +89,7 @@ class SQLiteStore(Store):
         creating it, instead of dropping and creating the tables under each other."""
         import fcntl
 
-        with open(self.path.parent / f"{self.path.name}.lock", "a+") as handle:
+        with open_lock(self.path.parent / f"{self.path.name}.lock") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
@@ -253,9 +254,25 @@ def _connect(path: Path, *, new: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def open_sqlite(url: str, *, legacy_ok: bool = False) -> SQLiteStore:
+def _connect_frozen(path: Path) -> sqlite3.Connection:
+    """A connection that only reads the database file as it is: no lock, no WAL, no
+    shared-memory file (a full file system has no room to grow one)."""
+    from urllib.parse import quote
+
+    try:
+        return sqlite3.connect(
+            f"file:{quote(str(path))}?immutable=1", uri=True, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the index: {exc}", path=str(path)) from None
+
+
+def open_sqlite(url: str, *, legacy_ok: bool = False, frozen: bool = False) -> SQLiteStore:
     """Open (creating the folder if needed) the SQLite file a ``sqlite:///`` URL names,
-    after making sure a file already there is one of our indexes."""
+    after making sure a file already there is one of our indexes. ``frozen`` opens
+    an existing index to read it as it stands, writing nothing at all."""
     path = sqlite_path(url)
     existing = check_sqlite_file(path, legacy_ok=legacy_ok)
-    return SQLiteStore(url, path, new=not existing)
+    if frozen and not existing:
+        raise StoreError("there is no index to read", path=str(path))
+    return SQLiteStore(url, path, new=not existing, frozen=frozen)
