@@ -66,7 +66,8 @@ def check_set(name: str, corpora: list[str], folder: Path) -> list[str]:
             problems.append(f"{where}: {len(rel)} relevant ids")
         if len(set(rel)) != len(rel):
             problems.append(f"{where}: a relevant id is repeated")
-        problems += [f"{where}: {i} is not in {', '.join(corpora)}" for i in rel if i not in records]
+        missing = [i for i in rel if i not in records]
+        problems += [f"{where}: {i} is not in {', '.join(corpora)}" for i in missing]
     if len(queries) < MIN_QUERIES:
         problems.append(f"{name}: {len(queries)} queries (< {MIN_QUERIES})")
     hard = sum(q.get("hard") is True for q in queries)
