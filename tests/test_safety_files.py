@@ -43,9 +43,7 @@ def lessons(root: Path, *args: str, env: dict[str, str] | None = None):  # type:
 # --- item 3: recovered edits ------------------------------------------------------------
 
 
-def test_concurrent_conflicting_edits_in_one_second_keep_every_text(
-    kb: KB, tmp_path: Path
-) -> None:
+def test_concurrent_conflicting_edits_in_one_second_keep_every_text(kb: KB, tmp_path: Path) -> None:
     kb.add("one")
     assert lessons(kb.root, "index").returncode == 0
     folder = tmp_path / "editor"

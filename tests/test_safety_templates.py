@@ -96,7 +96,8 @@ def test_template_includes_stay_in_its_folder(base: KB, tmp_path: Path) -> None:
 def test_html_template_escapes_record_text(kb: KB, tmp_path: Path) -> None:
     kb.add("one", title="<script>alert(1)</script> broke the build")
     template = tmp_path / "t.html"
-    template.write_text("<ul>{% for r in went_wrong['items'] %}<li>{{ r.title }}</li>{% endfor %}</ul>\n")
+    loop = "{% for r in went_wrong['items'] %}<li>{{ r.title }}</li>{% endfor %}"
+    template.write_text(f"<ul>{loop}</ul>\n")
     done = run(kb.root, "retro", "--template", str(template))
     assert done.returncode == 0, done.stderr
     assert "<script>" not in done.stdout
