@@ -25,6 +25,7 @@ class KnowledgeBase:
         self.db_url = db_url or os.environ.get("LESSONS_DB") or config.index or self._default_url()
         self._store: Store | None = None
         self.synced = False  # set once this process has brought the index up to date
+        self.recovered: list[str] = []  # files put back after an interrupted rm or mv
 
     @classmethod
     def open(
@@ -74,6 +75,11 @@ class KnowledgeBase:
 
     def sync(self, progress: Progress | None = None) -> SyncReport:
         """Bring the index up to date; a corrupt index file is rebuilt on the way."""
+        if (self.root / ".lessons" / "pending").is_dir():
+            # A multi-file change (rm, mv) was killed half way: put its files back first.
+            from lessons.lifecycle.batch import recover
+
+            self.recovered = recover(self.root)
         try:
             report = sync(self.store, self.config, progress=progress)
         except sqlite3.DatabaseError as exc:

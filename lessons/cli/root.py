@@ -34,7 +34,9 @@ COMMANDS: dict[str, str] = {
     "graph": "links",
     "retro": "reports",
     "brief": "reports",
-    "actions": "reports",
+    "actions": "actions",
+    "rm": "lifecycle",
+    "mv": "lifecycle",
     "import": "interop",
     "export": "interop",
 }

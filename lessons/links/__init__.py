@@ -6,7 +6,15 @@ text similarity that ``related``, ``recurrence`` and ``duplicates`` share;
 """
 
 from lessons.links.duplicates import NEAR_DUPLICATE, check_similar_records, near_duplicates
-from lessons.links.edit import SYMMETRIC, LinkEdit, add_link, check_relation, remove_links
+from lessons.links.edit import (
+    SYMMETRIC,
+    LinkEdit,
+    add_link,
+    check_relation,
+    drop_links_to,
+    remove_links,
+    retarget_links,
+)
 from lessons.links.graph import Graph, graph, mermaid_id, to_dot, to_mermaid
 from lessons.links.recurrence import (
     RECURRENCE_GAP_DAYS,
@@ -28,12 +36,14 @@ __all__ = [
     "add_link",
     "check_relation",
     "check_similar_records",
+    "drop_links_to",
     "graph",
     "mermaid_id",
     "near_duplicates",
     "recurrence",
     "related",
     "remove_links",
+    "retarget_links",
     "to_dot",
     "to_mermaid",
 ]

@@ -243,3 +243,35 @@ def _hang_below(seq: Any, index: int, tail: str) -> None:
         _give_tail(slots, 2, tail)
     else:
         _give_tail(seq.ca.items.setdefault(index, [None, None, None, None]), 0, tail)
+
+
+# --- links to a record that is removed or renamed (rm --unlink, mv) -------------------
+
+
+def drop_links_to(doc: Any, targets: set[str]) -> list[dict[str, Any]]:
+    """Remove from a round-trip record every link pointing at one of ``targets``, keeping
+    the file's comments as ``unlink`` does; the links removed."""
+    seq = doc.get("links")
+    if not isinstance(seq, list):
+        return []
+    gone = []
+    for i in reversed(range(len(seq))):
+        item = seq[i]
+        if isinstance(item, dict) and item.get("to") in targets:
+            gone.append({"to": str(item["to"]), "rel": str(item.get("rel", "relates-to"))})
+            _remove_link(doc, i)
+    gone.reverse()
+    return gone
+
+
+def retarget_links(doc: Any, old: str, new: str) -> int:
+    """Point every link of a round-trip record at ``old`` to ``new``; how many changed."""
+    seq = doc.get("links")
+    if not isinstance(seq, list):
+        return 0
+    n = 0
+    for item in seq:
+        if isinstance(item, dict) and item.get("to") == old:
+            item["to"] = new
+            n += 1
+    return n
