@@ -43,7 +43,21 @@ yaml: Any = _LazyYaml()
 
 @functools.cache
 def _loader() -> Any:
-    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc,valid-type]
+        """The safe loader, reading a timestamp that is no real date (``2024-13-45``) as
+        text: validation then names its field and line, where PyYAML's ValueError
+        would make the whole file unreadable."""
+
+    def timestamp(loader: Any, node: Any) -> Any:
+        try:
+            return base.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return Loader
 
 
 @dataclass

@@ -163,12 +163,59 @@ class KnowledgeBase:
         return self.root / rec["path"]
 
 
+def enclosing_kb(path: Path) -> Path | None:
+    """The root of the knowledge base ``path`` would be inside (not ``path`` itself)."""
+    from lessons.config import CONFIG_NAME
+
+    here = path.resolve()
+    for folder in here.parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+def _check_init_place(path: Path) -> None:
+    """Refuse to make a knowledge base of a file, under a file, or inside the entries
+    folder of another (whose scan would read the new lessons.yaml as a broken record)."""
+    from lessons.config import ENTRIES_DIR
+
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if folder.exists() and not folder.is_dir():
+            what = "is a file" if folder == here else f"is inside {folder}, which is a file"
+            raise UsageError(
+                f"cannot make a knowledge base at {path}: it {what}, not a folder",
+                hint="give a folder (it is created when missing): `lessons init my-kb`",
+            )
+    for folder in here.parents:
+        entries = None
+        outer = enclosing_kb(folder / "x")
+        if outer == folder:
+            try:
+                entries = load_config(folder).entries.resolve()
+            except LessonsError:
+                entries = (folder / ENTRIES_DIR).resolve()
+        elif (folder / ENTRIES_DIR).is_dir():
+            entries = (folder / ENTRIES_DIR).resolve()
+        if entries is not None and (here == entries or entries in here.parents):
+            raise UsageError(
+                f"cannot make a knowledge base at {path}: it is inside {entries}, the records "
+                f"folder of the knowledge base at {folder}, whose lessons.yaml would be read "
+                "as a broken record",
+                hint="make it outside that entries folder",
+            )
+
+
 def init_kb(path: Path, name: str | None = None) -> list[Path]:
     """Create ``lessons.yaml``, ``entries/`` and a ``.gitignore``; return what was created."""
     from lessons.config import CONFIG_NAME, DEFAULT_CONFIG, ENTRIES_DIR
     from lessons.entries import atomic_write
 
-    path.mkdir(parents=True, exist_ok=True)
+    _check_init_place(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path}: {exc.strerror}") from None
     created: list[Path] = []
     config = path / CONFIG_NAME
     if not config.exists():

@@ -316,7 +316,19 @@ def test_add_similar_without_a_terminal_writes_unlinked_with_a_warning(kb) -> No
     assert lines[0].startswith(
         f"warning: very similar to 2012-09-hashtags ({OLD['title']}), score "
     )
-    assert lines[1] == "hint: link them with --on-similar link (as 'repeats'), or --yes"
+    assert lines[0].endswith(f"; written unlinked as {rid}")
+    # The hint says what each choice does: the record is written already.
+    assert lines[1] == (
+        f"hint: `lessons link {rid} 2012-09-hashtags --rel repeats` links the record just "
+        "written; next time --on-similar link (or --yes) writes it linked, and --on-similar "
+        "stop writes nothing"
+    )
+    # Following the hint links the record written, and writes nothing more.
+    follow = kb.run("link", rid, "2012-09-hashtags", "--rel", "repeats")
+    assert follow.exit_code == 0, follow.stderr
+    assert sorted(p.name for p in kb.entries.glob("*.yaml")) == sorted(
+        ["2012-09-hashtags.yaml", f"{rid}.yaml"]
+    )
 
 
 def test_add_similar_with_yes_links_as_repeats(kb) -> None:

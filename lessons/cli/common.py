@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lessons.cli.app import STATE
+from lessons.cli.app import STATE, write_err
 from lessons.cli.render import progress_bar, report_skipped
 from lessons.filters import Filters, parse_since, parse_until
 from lessons.indexer import SyncReport
@@ -32,6 +32,12 @@ def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
     kb = open_kb()
     with progress_bar("Indexing") as progress:
         report = kb.sync(progress)
+    if kb.recovered:
+        n = len(kb.recovered)
+        write_err(
+            f"note: an interrupted rm or mv was undone: {n} file{'s' if n != 1 else ''} "
+            "put back as they were"
+        )
     report_skipped(report)
     return kb, report
 

@@ -125,11 +125,13 @@ def add(
         str,
         typer.Option(
             "--on-similar",
-            help="When a very similar record exists: ask, link, write or stop.",
+            help="When a very similar record exists: ask; link (write it linked to that"
+            " record); write (unlinked); stop (write nothing).",
         ),
     ] = "ask",
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Accept the defaults: link to a similar record.")
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask: write it linked to a very similar record."),
     ] = False,
 ) -> None:
     """Record a lesson; print its id and path.
@@ -293,20 +295,40 @@ def _similar_step(kb: KnowledgeBase, result: Draft, make: Maker, choice: str) ->
         return result
     top = found[0]
     rel = link_for(result.record, top)
+    # The same title and text: a copy (a command run twice), not a lesson to link to.
+    copy = top.title_score >= 100 and top.text_score >= 100
     if choice == "ask":
         if interactive():
-            choice = _ask_similar(top, rel)
+            choice = _ask_similar(top, rel, copy)
         else:
+            what = "identical to" if copy else "very similar to"
             write_err(
-                f"warning: very similar to {top.id} ({top.title}), score {top.score:.0f}; "
-                "written unlinked"
+                f"warning: {what} {top.id} ({top.title}), score {top.score:.0f}; "
+                f"written unlinked as {result.id}"
             )
-            write_err(f"hint: link them with --on-similar link (as '{rel}'), or --yes")
+            if copy:
+                write_err(
+                    f"hint: if it is the same lesson, `lessons rm {result.id} --yes` removes "
+                    "the copy just written; --on-similar stop writes nothing next time"
+                )
+            else:
+                write_err(
+                    f"hint: `lessons link {result.id} {top.id} --rel {rel}` links the record just"
+                    " written; next time --on-similar link (or --yes) writes it linked, and "
+                    "--on-similar stop writes nothing"
+                )
             return result
     if choice == "stop":
         return None
     if choice == "write":
         return result
+    if copy:
+        # Linking a record to its own copy would only hide the duplicate.
+        write_err(f"an identical record exists: {top.id} ({top.title}); not linked to a copy")
+        write_err(
+            f"hint: `lessons edit {top.id}` adds to it; --on-similar write writes a new one anyway"
+        )
+        return None
     write_err(f"linked to {top.id} as '{rel}' (very similar, score {top.score:.0f})")
     return make([{"to": top.id, "rel": rel}])
 
@@ -353,13 +375,24 @@ def _lines(question: str) -> str:
     return "\n".join(lines)
 
 
-def _ask_similar(top: Similar, rel: str) -> str:
+def _ask_similar(top: Similar, rel: str, copy: bool) -> str:
+    from rich.markup import escape
+
     con = _console()
-    con.print(f"[bold yellow]A very similar record exists[/] (score {top.score:.0f}):")
-    con.print(f"  [bold]{top.id}[/]  {top.title}")
-    con.print(f"  [dim]{top.kind}, {top.date or 'no date'}, {top.path}[/]")
+    if copy:
+        con.print(f"[bold yellow]An identical record exists[/] (score {top.score:.0f}):")
+    else:
+        con.print(f"[bold yellow]A very similar record exists[/] (score {top.score:.0f}):")
+    con.print(f"  [bold]{escape(top.id)}[/]  {escape(top.title)}")
+    con.print(f"  [dim]{top.kind}, {top.date or 'no date'}, {escape(top.path)}[/]")
+    if copy:
+        answer = _prompt(
+            "Stop, writing nothing [s], or write this copy anyway [w]?", default="s"
+        ).lower()
+        return "write" if answer[:1] == "w" else "stop"
     answer = _prompt(
-        f"Link the new record to it as '{rel}' [l], write it anyway [w], or stop [s]?",
+        f"Write it linked to {top.id} as '{rel}' [l], write it unlinked [w], "
+        "or stop, writing nothing [s]?",
         default="l",
     ).lower()
     return {"w": "write", "s": "stop"}.get(answer[:1], "link")

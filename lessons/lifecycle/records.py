@@ -47,6 +47,7 @@ def plan_removal(kb: KnowledgeBase, refs: Sequence[str]) -> list[Doomed]:
     for rid in ids:
         rec = kb.get(rid)
         back = [b for b in kb.store.backlinks(rid) if b["from"] not in chosen]
+        back.sort(key=lambda b: (b["from"], b["rel"]))
         out.append(Doomed(rid, rec["title"], rec["path"], back))
     return out
 

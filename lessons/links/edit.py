@@ -6,7 +6,7 @@ changed on disk since the index read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lessons.errors import ConflictError, NotFoundError, UsageError
@@ -25,6 +25,8 @@ class LinkEdit:
     dst: str
     path: str
     links: list[dict[str, Any]]
+    # What `check` would warn about the graph now (a repeats cycle, or one pointing forward).
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_relation(rel: str) -> str:
@@ -66,11 +68,57 @@ def add_link(
             raise UsageError(
                 f"'{dst}' already links to '{src}' as {rel}, which reads the same both ways",
             )
+    warnings: list[str] = []
+    if rel in ("repeats", "supersedes"):
+        loop = _cycle(kb, src, dst, rel)
+        if loop and rel == "supersedes":
+            # `check` counts a supersedes circle as an error: never write one.
+            raise UsageError(
+                f"'{src}' cannot supersede '{dst}': supersedes links would go round in a "
+                "circle: " + " -> ".join([*loop, loop[0]]),
+            )
+        if loop:
+            warnings.append(
+                "repeats links now go round in a circle: " + " -> ".join([*loop, loop[0]])
+            )
+    if rel == "repeats":
+        target = kb.store.get(dst)
+        assert target is not None
+        if rec.get("date") and target.get("date") and rec["date"] < target["date"]:
+            warnings.append(
+                f"'repeats' points forward in time: {src} ({rec['date']}) is older than "
+                f"{dst} ({target['date']}); the newer record should repeat the older one "
+                f"(`lessons unlink {src} {dst}` then `lessons link {dst} {src} --rel repeats`)"
+            )
     new: dict[str, Any] = {"to": dst, "rel": rel}
     if note and note.strip():
         new["note"] = note.strip()
     path = _edit_links(kb, rec, lambda doc: _append_link(doc, new))
-    return LinkEdit(src, dst, path, [new])
+    return LinkEdit(src, dst, path, [new], warnings)
+
+
+def _cycle(kb: KnowledgeBase, src: str, dst: str, rel: str) -> list[str] | None:
+    """The circle a new link ``src --rel--> dst`` would close: ``[src, dst, …]`` when
+    ``dst`` already leads back to ``src`` through links of ``rel``; else None."""
+    graph: dict[str, list[str]] = {}
+    for a, b, r, _note, _seq in kb.store.all_links():
+        if r == rel:
+            graph.setdefault(a, []).append(b)
+    # Breadth first from dst: the shortest way back to src.
+    came: dict[str, str] = {dst: src}
+    queue = [dst]
+    while queue:
+        here = queue.pop(0)
+        for nxt in sorted(graph.get(here, ())):
+            if nxt == src:
+                path = [here]
+                while path[-1] != dst:
+                    path.append(came[path[-1]])
+                return [src, *reversed(path)]
+            if nxt not in came:
+                came[nxt] = here
+                queue.append(nxt)
+    return None
 
 
 def remove_links(kb: KnowledgeBase, ref: str, other: str, rel: str | None = None) -> LinkEdit:

@@ -133,6 +133,14 @@ def prepare(
             text, base, additions, overrides or {}, extra_links, record, kb.config.schema
         )
     warnings = [p for p in problems if p.severity == "warning"]
+    if record.get("date") and record["date"] > today():
+        warnings.append(
+            Problem(
+                f"'date' {record['date']} is in the future (today is {today()})",
+                "date",
+                severity="warning",
+            )
+        )
     return Draft(record, out, path, warnings)
 
 
