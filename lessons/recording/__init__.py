@@ -19,7 +19,7 @@ from lessons.recording.draft import (
     target_path,
     write,
 )
-from lessons.recording.edit import Opened, check_edit, open_record, recovered_path, save_edit
+from lessons.recording.edit import Opened, check_edit, open_record, save_edit
 from lessons.recording.editor import (
     ERROR_MARK,
     EditorError,
@@ -65,7 +65,6 @@ __all__ = [
     "parse_link",
     "prepare",
     "raw_from_flags",
-    "recovered_path",
     "resolve_choice",
     "run_editor",
     "save_edit",

@@ -82,27 +82,19 @@ def save_edit(kb: KnowledgeBase, opened: Opened, text: str) -> Path:
     If it changed meanwhile, the edit is kept in ``.lessons/recovered/`` and
     ``ConflictError`` says where: no word typed is lost.
     """
-    from lessons.entries import atomic_write, replace_file
+    from lessons.entries import keep_recovered, replace_file
 
     text = strip_comment_lines(text, ())
     try:
         replace_file(opened.path, kb.root, kb.config.schema, text, expected_digest=opened.digest)
     except ConflictError as exc:
-        keep = recovered_path(kb, opened.id)
-        atomic_write(keep, text)
+        keep = keep_recovered(kb.root, opened.id, text)
         raise ConflictError(
             "the file changed on disk while you edited it; it was not overwritten",
             path=exc.path,
             hint=f"your edit is kept in {keep}; compare and run `lessons edit` again",
         ) from None
     return opened.path
-
-
-def recovered_path(kb: KnowledgeBase, rid: str) -> Path:
-    """Where an edit that could not be saved is kept: ``.lessons/recovered/ID-TIME.yaml``."""
-    import time
-
-    return kb.root / ".lessons" / "recovered" / f"{rid}-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
 
 
 def _shown(kb: KnowledgeBase, path: Path) -> str:
