@@ -136,7 +136,7 @@ class KnowledgeBase:
             # A multi-file change (rm, mv) was killed half way: put its files back first.
             from lessons.lifecycle.batch import recover
 
-            self.recovered = recover(self.root)
+            self.recovered = recover(self.root, self.config.entries)
             if self.recovered:
                 n = len(self.recovered)
                 self.notes.append(

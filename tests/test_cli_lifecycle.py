@@ -530,3 +530,35 @@ def test_actions_dropped_and_check_accepts_the_new_keys(kb: KB) -> None:
     assert [(e["path"], e["field"], e["message"]) for e in errors] == [
         ("entries/bad.yaml", "actions", "'closed' must be a date YYYY-MM-DD, not '2024-13-01'")
     ]
+
+
+def test_a_journal_shipped_in_a_repository_writes_nothing_outside_the_records(
+    kb: KB, tmp_path: Path
+) -> None:
+    """``.lessons/pending/`` may come with a cloned repository: what its journal names
+    outside entries/ (a git hook, a file outside the knowledge base, a non-record file)
+    is never written; a record file it names is put back to the journal's bytes."""
+    import base64
+
+    kb.add("one")
+    hooks = kb.root / ".git" / "hooks"
+    hooks.mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    pending = kb.root / ".lessons" / "pending"
+    pending.mkdir(parents=True)
+    evil = base64.b64encode(b"#!/bin/sh\necho owned\n").decode()
+    steps = [
+        {"path": ".git/hooks/pre-commit", "old": evil, "mode": 0o755, "tmp": None},
+        {"path": "../outside.yaml", "old": evil, "mode": None, "tmp": None},
+        {"path": "entries/notes.txt", "old": evil, "mode": None, "tmp": None},
+        {"path": "lessons.yaml", "old": evil, "mode": None, "tmp": None},
+    ]
+    (pending / "batch-x.json").write_text(json.dumps({"version": 1, "steps": steps}))
+    before = _files(kb)
+    res = kb.run("list")
+    assert res.exit_code == 0, res.stderr
+    assert not (hooks / "pre-commit").exists()
+    assert not outside.exists()
+    assert not (kb.root / "lessons.yaml").exists()
+    assert _files(kb) == before
+    assert not list(pending.glob("*"))

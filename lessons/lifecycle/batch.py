@@ -143,6 +143,8 @@ class Batch:
 
     def _journal(self) -> Path:
         """The undo journal, written and flushed before the first file changes."""
+        from lessons.fsafe import own_folder
+
         folder = self.root / PENDING
         entries = [
             {
@@ -153,8 +155,9 @@ class Batch:
             }
             for s in self.steps
         ]
+        # Never through a link: .lessons/ of a cloned repository is not to be trusted.
+        own_folder(own_folder(self.root / ".lessons") / "pending")
         try:
-            folder.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(dir=folder, prefix="batch-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump({"version": 1, "steps": entries}, handle)
@@ -204,47 +207,57 @@ def pending(root: Path) -> bool:
     return (root / PENDING).is_dir() and any((root / PENDING).glob("batch-*.json"))
 
 
-def recover(root: Path) -> list[str]:
+def recover(root: Path, entries: Path) -> list[str]:
     """Undo every batch a killed process left half done; the paths put back.
 
     Nothing happens while another process holds the write lock (its batch is
-    still running) or when the folder cannot be written.
+    still running) or when the folder cannot be written. A journal is itself a
+    file of the knowledge base (a cloned repository could ship one), so only
+    record files (``*.yaml``, ``*.yml``) under ``entries`` are ever written back:
+    nothing a journal says can touch another file.
     """
+    import stat
+
     from lessons.entries import write_lock
 
+    folder = root / PENDING
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+    except OSError:
+        return []
     restored: list[str] = []
     try:
         with write_lock(root, timeout=0):
-            for journal in sorted((root / PENDING).glob("batch-*.json")):
-                restored += _recover_one(root, journal)
+            for journal in sorted(folder.glob("batch-*.json")):
+                restored += _recover_one(root, entries, journal)
     except (ConflictError, LessonsError, OSError):
         return restored
     return restored
 
 
-def _recover_one(root: Path, journal: Path) -> list[str]:
+def _recover_one(root: Path, entries: Path, journal: Path) -> list[str]:
     try:
-        data = json.loads(journal.read_text(encoding="utf-8"))
-        entries = data["steps"]
+        items = json.loads(journal.read_text(encoding="utf-8"))["steps"]
     except (OSError, ValueError, KeyError, TypeError):
         # A journal cut short was never finished, so no file had changed yet.
         _remove(journal)
         return []
     steps = []
-    for item in entries:
-        path = _inside(root, item.get("path"))
-        if path is None:
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
             continue
+        path = _record_file(root, entries, item.get("path"))
         old = item.get("old")
-        steps.append(
-            _Step(
-                path,
-                None if old is None else base64.b64decode(old),
-                None,
-                item.get("mode"),
-                _inside(root, item.get("tmp")),
-            )
-        )
+        mode = item.get("mode")
+        if path is None or not isinstance(old, str | None):
+            continue
+        try:
+            data = None if old is None else base64.b64decode(old, validate=True)
+        except ValueError:
+            continue
+        tmp = _record_file(root, entries, item.get("tmp"), temporary=True)
+        steps.append(_Step(path, data, None, mode if isinstance(mode, int) else None, tmp))
     changed = []
     for step in steps:
         try:
@@ -262,16 +275,25 @@ def _recover_one(root: Path, journal: Path) -> list[str]:
     return changed
 
 
-def _inside(root: Path, rel: object) -> Path | None:
-    """``root / rel`` when ``rel`` is a relative path that stays inside ``root``."""
-    if not isinstance(rel, str) or not rel:
+def _record_file(root: Path, entries: Path, rel: object, *, temporary: bool = False) -> Path | None:
+    """``root / rel`` when it names a record file (or, ``temporary``, the hidden
+    temporary file of one) under ``entries``, through no link; else None."""
+    import re
+
+    if not isinstance(rel, str) or not rel or "\x00" in rel:
         return None
-    path = (root / rel).resolve()
+    path = root / rel
+    name = path.name
+    pattern = r"\..+\.ya?ml\.[^/]+\.tmp" if temporary else r"[^.].*\.ya?ml"
+    if not re.fullmatch(pattern, name):
+        return None
     try:
-        path.relative_to(root.resolve())
-    except ValueError:
+        path.parent.resolve().relative_to(entries.resolve())
+    except (ValueError, OSError, RuntimeError):
         return None
-    return root / rel
+    if path.is_symlink():
+        return None
+    return path
 
 
 def _write_bytes(path: Path, data: bytes, mode: int | None) -> None:
