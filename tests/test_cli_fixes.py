@@ -228,3 +228,55 @@ def test_add_link_to_a_similar_record_links_the_existing_one(kb: KB) -> None:
     assert yaml.safe_load((kb.entries / f"{new}.yaml").read_text())["links"] == [
         {"to": rid, "rel": "repeats"}
     ]
+
+
+# --- tag suggest with word frequency ---------------------------------------------------
+
+
+def _tagged(kb: KB, *tag_lists: list[str]) -> None:
+    for i, tags in enumerate(tag_lists):
+        kb.add(f"r{i}", tags=tags)
+
+
+def test_tag_suggest_merges_a_common_misspelling_into_the_right_spelling(kb: KB) -> None:
+    pytest.importorskip("wordfreq")
+    # "recieve" is used three times, "receive" once: counts alone would keep the misspelling.
+    _tagged(kb, ["recieve"], ["recieve"], ["recieve"], ["receive"])
+    res = kb.run("tag", "suggest")
+    assert res.exit_code == 0
+    assert res.stdout.splitlines() == [
+        "receive (1), recieve (3)  [misspelling, 86; 'receive' is the common spelling]",
+        "  lessons tag merge recieve --into receive",
+    ]
+    (group,) = json.loads(kb.run("tag", "suggest", "--json").stdout)
+    assert (group["into"], group["merge"], group["why"]) == (
+        "receive",
+        ["recieve"],
+        "common spelling",
+    )
+    assert group["frequency"]["receive"] - group["frequency"]["recieve"] >= 1.0
+
+
+def test_tag_suggest_keeps_the_most_used_of_two_real_spellings(kb: KB) -> None:
+    pytest.importorskip("wordfreq")
+    # humour and humor are both words: the knowledge base's own use decides.
+    _tagged(kb, ["humour"], ["humour"], ["humor"])
+    (group,) = json.loads(kb.run("tag", "suggest", "--json").stdout)
+    assert (group["into"], group["merge"], group["why"]) == ("humour", ["humor"], "most used")
+
+
+def test_tag_suggest_prefers_the_common_word_over_a_rarer_variant_used_more(kb: KB) -> None:
+    pytest.importorskip("wordfreq")
+    _tagged(kb, ["deploymnet"], ["deploymnet"], ["deployment"])
+    (group,) = json.loads(kb.run("tag", "suggest", "--json").stdout)
+    assert (group["into"], group["merge"], group["why"]) == (
+        "deployment",
+        ["deploymnet"],
+        "common spelling",
+    )
+    # The merge it proposes runs and leaves one tag.
+    merged = kb.run("tag", "merge", "deploymnet", "--into", "deployment")
+    assert merged.exit_code == 0, merged.stderr
+    assert json.loads(kb.run("tag", "list", "--json").stdout) == [
+        {"tag": "deployment", "count": 3}
+    ]
