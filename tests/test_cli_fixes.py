@@ -277,6 +277,4 @@ def test_tag_suggest_prefers_the_common_word_over_a_rarer_variant_used_more(kb: 
     # The merge it proposes runs and leaves one tag.
     merged = kb.run("tag", "merge", "deploymnet", "--into", "deployment")
     assert merged.exit_code == 0, merged.stderr
-    assert json.loads(kb.run("tag", "list", "--json").stdout) == [
-        {"tag": "deployment", "count": 3}
-    ]
+    assert json.loads(kb.run("tag", "list", "--json").stdout) == [{"tag": "deployment", "count": 3}]

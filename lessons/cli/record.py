@@ -449,6 +449,37 @@ def _ask(kb: KnowledgeBase, raw: dict[str, Any]) -> None:
         tags = _ask_tags(kb)
         if tags:
             raw["tags"] = tags
+    _ask_fields(kb, raw)
+
+
+def _ask_fields(kb: KnowledgeBase, raw: dict[str, Any]) -> None:
+    """Ask for campaign, team, impact, stage and the custom fields of lessons.yaml not
+    given yet, offering the values in use (Tab completes); Enter leaves one out."""
+    from lessons.recording import field_questions
+
+    con = _console()
+    for q in field_questions(kb, skip=set(raw)):
+        if q.shown:
+            more = " …" if len(q.choices) > len(q.shown) else ""
+            con.print(f"[dim]{q.what}: {escape_text(', '.join(q.shown))}{more}[/]")
+        while True:
+            with _completion(q.choices, q.delims):
+                answer = _prompt(f"{q.label} (Tab completes, Enter skips)", default="")
+            try:
+                value = q.parse(answer)
+            except ValueError as exc:
+                con.print(f"[red]{escape_text(str(exc))}[/]")
+                continue
+            if value is not None:
+                raw[q.key] = value
+            break
+
+
+def escape_text(text: str) -> str:
+    """Record text for a rich markup string: its brackets are shown, never read as markup."""
+    from rich.markup import escape
+
+    return str(escape(text))
 
 
 def _ask_tags(kb: KnowledgeBase) -> list[str]:
@@ -462,7 +493,7 @@ def _ask_tags(kb: KnowledgeBase) -> list[str]:
     if counts:
         shown = ", ".join(f"{t} ({n})" for t, n in counts[:10])
         con.print(f"[dim]Tags in use: {shown}{' …' if len(counts) > 10 else ''}[/]")
-    with _tag_completion(existing):
+    with _completion(existing, ", "):
         answer = _prompt("Tags (comma-separated, Tab completes)", default="")
     tags = normalise_tags([answer], kb.config.tag_aliases) if answer.strip() else []
     out: list[str] = []
@@ -480,11 +511,13 @@ def _ask_tags(kb: KnowledgeBase) -> list[str]:
     return out
 
 
-class _tag_completion:
-    """Tab completion of tags at the prompt (GNU readline or libedit), restored after."""
+class _completion:
+    """Tab completion at the prompt (GNU readline or libedit) from ``existing`` values,
+    restored after; ``delims`` split a line into the words completed (", " for lists)."""
 
-    def __init__(self, existing: Sequence[str]) -> None:
+    def __init__(self, existing: Sequence[str], delims: str = "") -> None:
         self.existing = existing
+        self.delims = delims
         self.saved: Any = None
 
     def __enter__(self) -> None:
@@ -492,7 +525,7 @@ class _tag_completion:
             import readline
         except ImportError:
             return
-        from lessons.tags import complete_tag
+        from lessons.recording import complete_value
 
         self.saved = (readline.get_completer(), readline.get_completer_delims())
         matches: list[str] = []
@@ -500,11 +533,11 @@ class _tag_completion:
         def complete(text: str, state: int) -> str | None:
             nonlocal matches
             if state == 0:
-                matches = complete_tag(text.strip(), self.existing)
+                matches = complete_value(text, self.existing, tags=self.delims == ", ")
             return matches[state] if state < len(matches) else None
 
         readline.set_completer(complete)
-        readline.set_completer_delims(", ")
+        readline.set_completer_delims(self.delims)
         if "libedit" in (readline.__doc__ or ""):
             readline.parse_and_bind("bind ^I rl_complete")
         else:

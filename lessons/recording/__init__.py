@@ -40,6 +40,7 @@ from lessons.recording.flags import (
     raw_from_flags,
     resolve_choice,
 )
+from lessons.recording.questions import FieldQuestion, complete_value, field_questions
 from lessons.recording.similar import SIMILAR_CUTOFF, Similar, link_for, similar_records
 from lessons.recording.template import template
 
@@ -50,11 +51,14 @@ __all__ = [
     "SIMILAR_CUTOFF",
     "Draft",
     "EditorError",
+    "FieldQuestion",
     "Opened",
     "Similar",
     "check_edit",
+    "complete_value",
     "edit_until_valid",
     "editor_command",
+    "field_questions",
     "is_blank",
     "link_for",
     "missing",
