@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "search": "search",
     "add": "record",
     "edit": "record",
+    "browse": "browse",
     "tag": "tag",
     "link": "links",
     "unlink": "links",
