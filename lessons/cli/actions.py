@@ -10,9 +10,9 @@ from lessons.cli.app import app, write_err
 from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
 from lessons.cli.render import print_json, table
 
+# The callback's docstring is the group's help (with its examples).
 actions_app = typer.Typer(
     name="actions",
-    help="Follow-up actions across records; close and reopen them.",
     invoke_without_command=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
