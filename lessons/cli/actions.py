@@ -8,7 +8,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import print_json, table
+from lessons.cli.render import is_tty, print_json, table
 
 # The callback's docstring is the group's help (with its examples).
 actions_app = typer.Typer(
@@ -59,23 +59,26 @@ def actions(
     if json_out:
         print_json({"total": len(items), "results": items})
     else:
-        table(
-            ("due", "status", "owner", "id", "#", "action", "closed"),
-            [
-                (
-                    a["due"] or "",
-                    "overdue" if a["overdue"] else a["status"],
-                    a["owner"] or "",
-                    a["id"],
-                    a["n"],
-                    a["do"],
-                    _closed(a),
-                )
-                for a in items
-            ],
-            ("", "", "", "cyan", "", "", "dim"),
-            ratios=(0, 0, 1, 0, 0, 3, 1),
-        )
+        rows: list[tuple[Any, ...]] = [
+            (
+                a["due"] or "",
+                "overdue" if a["overdue"] else a["status"],
+                a["owner"] or "",
+                a["id"],
+                a["n"],
+                a["do"],
+                _closed(a),
+            )
+            for a in items
+        ]
+        headers: tuple[str, ...] = ("due", "status", "owner", "id", "#", "action", "closed")
+        styles: tuple[str, ...] = ("", "", "", "cyan", "", "", "dim")
+        ratios: tuple[int, ...] = (0, 0, 1, 0, 0, 3, 1)
+        if is_tty() and not any(row[-1] for row in rows):
+            # On a terminal an empty column only takes room; piped lines keep their shape.
+            rows = [row[:-1] for row in rows]
+            headers, styles, ratios = headers[:-1], styles[:-1], ratios[:-1]
+        table(headers, rows, styles, ratios=ratios)
     if not items:
         raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
 
