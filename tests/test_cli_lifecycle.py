@@ -562,3 +562,30 @@ def test_a_journal_shipped_in_a_repository_writes_nothing_outside_the_records(
     assert not (kb.root / "lessons.yaml").exists()
     assert _files(kb) == before
     assert not list(pending.glob("*"))
+
+
+def test_actions_on_a_terminal_shows_the_closed_column_only_when_something_was_closed(
+    kb: KB,
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    kb.write("a.yaml", ACTIONS_A)
+
+    def header() -> str:
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "lessons", "--kb", str(kb.root), "actions"],
+            env=_env(),
+            encoding="utf-8",
+            timeout=30,
+            dimensions=(24, 200),
+        )
+        child.expect(pexpect.EOF)
+        child.close()
+        import re
+
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", child.before)  # bold headers
+        return next(line for line in plain.splitlines() if "status" in line)
+
+    assert header().split() == ["due", "status", "owner", "id", "#", "action"]
+    assert kb.run("actions", "done", "a", "2", "--by", "Ann").exit_code == 0
+    assert header().split() == ["due", "status", "owner", "id", "#", "action", "closed"]
