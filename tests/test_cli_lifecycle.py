@@ -589,3 +589,16 @@ def test_actions_on_a_terminal_shows_the_closed_column_only_when_something_was_c
     assert header().split() == ["due", "status", "owner", "id", "#", "action"]
     assert kb.run("actions", "done", "a", "2", "--by", "Ann").exit_code == 0
     assert header().split() == ["due", "status", "owner", "id", "#", "action", "closed"]
+
+
+def test_mv_and_rm_with_a_postgresql_index(kb: KB, pg_url: str) -> None:
+    _linked(kb)
+    res = kb.run("--db", pg_url, "mv", "a", "renamed")
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.splitlines()[1] == "2 links rewritten in 2 records: b, c"
+    back = json.loads(kb.run("--db", pg_url, "show", "renamed", "--json").stdout)["backlinks"]
+    assert sorted(b["from"] for b in back) == ["b", "c"]
+    res = kb.run("--db", pg_url, "rm", "renamed", "--unlink", "--yes")
+    assert res.exit_code == 0, res.stderr
+    assert sorted(_files(kb)) == ["entries/b.yaml", "entries/c.yaml"]
+    assert json.loads(kb.run("--db", pg_url, "check", "--json").stdout)["errors"] == []
