@@ -69,7 +69,7 @@ KEY_ORDER = (
 )
 STANDARD_KEYS = frozenset(KEY_ORDER)
 LINK_KEYS = ("to", "rel", "note")
-ACTION_KEYS = ("do", "owner", "due", "status")
+ACTION_KEYS = ("do", "owner", "due", "status", "closed", "closed_by")
 CUSTOM_TYPES = ("text", "list", "date", "number", "choice")
 MAX_TITLE = 120
 
@@ -499,7 +499,10 @@ def _actions(v: _Validator, value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        v.error("'actions' must be a list of {do, owner, due, status} mappings", "actions")
+        v.error(
+            "'actions' must be a list of {do, owner, due, status, closed, closed_by} mappings",
+            "actions",
+        )
         return []
     out: list[dict[str, Any]] = []
     for i, item in enumerate(value):
@@ -535,6 +538,23 @@ def _actions(v: _Validator, value: Any) -> list[dict[str, Any]]:
             )
             continue
         entry["status"] = status
+        # Who closed it and when: written by `lessons actions done`, removed by `reopen`.
+        if action.get("closed") is not None:
+            closed = v.date("closed", action.get("closed"), "actions", i, "closed")
+            if closed:
+                entry["closed"] = closed
+        closed_by = action.get("closed_by")
+        if closed_by is not None:
+            if isinstance(closed_by, str):
+                entry["closed_by"] = closed_by.strip()
+            else:
+                v.error(
+                    f"the closed_by of action {i + 1} must be text",
+                    "actions",
+                    "actions",
+                    i,
+                    "closed_by",
+                )
         out.append(entry)
     return out
 

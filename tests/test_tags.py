@@ -343,6 +343,9 @@ def test_suggest_reads_the_index(kb) -> None:
             "tags": [{"tag": "hashtags", "count": 2}, {"tag": "hash-tags", "count": 1}],
             "score": 100.0,
             "reason": "same word",
+            # Both are real spellings (wordfreq's Zipf scale): the most used stays.
+            "why": "most used",
+            "frequency": {"hashtags": 3.15, "hash-tags": 3.41},
             "command": "lessons tag merge hash-tags --into hashtags",
         }
     ]
