@@ -579,7 +579,7 @@ class Store:
                 out[row[0]] = "\n".join(p for p in row[1:] if p)
         return out
 
-    # --- import (lessons/interop.py) -----------------------------------------------
+    # --- import (lessons/interop/) -----------------------------------------------
 
     def id_paths(self) -> dict[str, str]:
         """id -> path of every indexed record (one query, for bulk duplicate checks)."""
