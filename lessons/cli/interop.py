@@ -53,6 +53,13 @@ def import_(
             help="How to read dates like 03/04/2024 (default: as the file shows, else day first).",
         ),
     ] = None,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Keep a leading ' before =, +, -, @ (export's guard against formulas).",
+        ),
+    ] = False,
 ) -> None:
     """Bring records in from a CSV, JSON, JSONL or YAML file, one YAML file per record.
 
@@ -77,7 +84,7 @@ def import_(
         data, shown = typer.get_binary_stream("stdin").read(), "<stdin>"
     else:
         data, shown = interop.read_input(file), file
-    source = interop.read_source(data, shown, source_fmt)
+    source = interop.read_source(data, shown, source_fmt, raw_csv=raw_csv)
     plan = interop.plan_import(kb, source, options)
 
     for note in plan.notes:
@@ -148,6 +155,13 @@ def export(
     public: Annotated[
         bool, typer.Option("--public", help="Only records with visibility: public.")
     ] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV cells as they are: no ' before a cell a spreadsheet would run as a formula.",
+        ),
+    ] = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
@@ -171,7 +185,7 @@ def export(
     records = kb.store.records(filters, sort="id")
     if public:
         records = interop.public_only(records)
-    text = interop.export_text(records, out_fmt, kb.config.schema, kb.config.name)
+    text = interop.export_text(records, out_fmt, kb.config.schema, kb.config.name, raw_csv=raw_csv)
     emit(text, output)
     write_err(f"exported {_records(len(records))}" + (f" to {output}" if output else ""))
     if not records:

@@ -71,3 +71,28 @@ def first_sentence(text: str) -> str:
 
 def is_blank(value: Any) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+# --- spreadsheet formulas -------------------------------------------------------------
+
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and
+# Google Sheets when a CSV is opened (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(text: str) -> str:
+    """``text`` with a ``'`` before it when a spreadsheet would read it as a formula.
+
+    A value that already starts with quotes before such a character gets one more,
+    so ``unguard_formula`` gives every value back exactly.
+    """
+    if text.lstrip("'").startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def unguard_formula(text: str) -> str:
+    """The value ``guard_formula`` protected: one leading ``'`` removed before a formula."""
+    if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START):
+        return text[1:]
+    return text

@@ -16,6 +16,7 @@ from typing import Any
 
 from lessons.errors import UsageError
 from lessons.filters import Filters
+from lessons.mdtext import md_escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -193,14 +194,6 @@ def _template_line(exc: BaseException, filename: str) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
-
-
-def md_escape(text: Any) -> str:
-    """Text as literal Markdown: on one line, with the characters that mean markup escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def pct(value: float | None, digits: int = 0) -> str:

@@ -6,7 +6,7 @@ from lessons.errors import LessonsError
 from lessons.interop.source import Source, decode
 
 
-def read_source(data: bytes, shown: str, fmt: str) -> Source:
+def read_source(data: bytes, shown: str, fmt: str, *, raw_csv: bool = False) -> Source:
     """Parse ``data`` as ``fmt`` into rows, each with its line or item number."""
     text = decode(data, shown)
     if "\x00" in text:
@@ -14,7 +14,7 @@ def read_source(data: bytes, shown: str, fmt: str) -> Source:
     if fmt == "csv":
         from lessons.interop.readers.csv import read_csv
 
-        return read_csv(text, shown)
+        return read_csv(text, shown, raw=raw_csv)
     if fmt == "json":
         from lessons.interop.readers.json import read_json
 

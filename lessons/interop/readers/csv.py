@@ -10,6 +10,7 @@ from lessons.errors import LessonsError
 if TYPE_CHECKING:
     pass
 from lessons.interop.source import Row, RowProblem, Source
+from lessons.interop.values import unguard_formula
 
 _SEP_LINE = re.compile(r"sep=(.)\s*")
 
@@ -31,7 +32,8 @@ def _count_outside_quotes(line: str, char: str) -> int:
     return n
 
 
-def read_csv(text: str, shown: str) -> Source:
+def read_csv(text: str, shown: str, *, raw: bool = False) -> Source:
+    """The rows under the header; unless ``raw``, the ``'`` export put before a formula is gone."""
     import csv
     import io
 
@@ -71,6 +73,8 @@ def read_csv(text: str, shown: str) -> Source:
                     )
                 )
                 continue
+            if not raw:
+                cells = [unguard_formula(c) for c in cells]
             source.rows.append(Row(where, dict(zip(source.columns, cells, strict=False))))
     except csv.Error as exc:
         raise LessonsError(f"CSV could not be read: {exc}", path=shown, line=previous) from None
