@@ -21,13 +21,30 @@ The parts: ``source`` (what a reader gives), ``readers/`` (one per format),
 from lessons.interop.apply import PARALLEL_FROM, ImportResult, apply_import, conflict_error
 from lessons.interop.dates import day_month_order, parse_loose_date
 from lessons.interop.export import export_text, public_only
-from lessons.interop.mapping import map_columns, norm_name, parse_defaults, parse_maps
-from lessons.interop.plan import ImportOptions, ImportPlan, Planned, dry_run_lines, plan_import
-from lessons.interop.readers import read_source
+from lessons.interop.mapping import (
+    map_columns,
+    norm_name,
+    parse_defaults,
+    parse_maps,
+    parse_value_maps,
+)
+from lessons.interop.mappingfile import load_mapping, suggest_value, write_mapping
+from lessons.interop.plan import (
+    ImportOptions,
+    ImportPlan,
+    Planned,
+    dry_run_lines,
+    first_records,
+    plan_import,
+    ranges,
+    zone,
+)
+from lessons.interop.readers import open_source, read_source
 from lessons.interop.source import (
     FORMATS_IN,
     FORMATS_OUT,
     ON_DUPLICATE,
+    ReadOptions,
     Row,
     RowProblem,
     Source,
@@ -47,6 +64,7 @@ __all__ = [
     "ImportPlan",
     "ImportResult",
     "Planned",
+    "ReadOptions",
     "Row",
     "RowProblem",
     "Source",
@@ -56,18 +74,26 @@ __all__ = [
     "decode",
     "dry_run_lines",
     "export_text",
+    "first_records",
     "first_sentence",
     "format_of",
     "join_list",
+    "load_mapping",
     "map_columns",
     "norm_name",
+    "open_source",
     "parse_defaults",
     "parse_loose_date",
     "parse_maps",
+    "parse_value_maps",
     "plan_import",
     "public_only",
+    "ranges",
     "read_input",
     "read_source",
     "shorten",
     "split_list",
+    "suggest_value",
+    "write_mapping",
+    "zone",
 ]

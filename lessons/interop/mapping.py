@@ -1,27 +1,50 @@
-"""Which source column gives which record key: names, ``--map`` and ``--default``."""
+"""Which source column gives which record key: names, ``--map``, ``--map-value``, ``--default``.
+
+A column is read as a key by its own name (``Title``, `` date ``) or by ``--map
+SRC=KEY``; ``--map "A|B=summary"`` takes the first of several columns that has a
+value; several columns mapped to one list key are merged. A Markdown section is
+the column ``section:<heading>``, and the usual post-mortem headings map without
+flags. Every ``--map`` and ``--map-value`` must name something the source holds:
+a typo is an error with the closest name, never silently ignored.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from lessons.errors import UsageError
+from lessons.interop.source import PARENT, Source
+from lessons.interop.values import is_blank
 from lessons.model import (
+    ACTION_STATUSES,
+    IMPACTS,
+    KINDS,
+    LIST_KEYS,
+    STATUSES,
+    VISIBILITIES,
     Schema,
     did_you_mean,
     suggest,
 )
 
-if TYPE_CHECKING:
-    pass
-from lessons.interop.source import Source
-from lessons.interop.values import is_blank
+SECTION = "section:"
+EXTRA = "extra"
+UNMAPPED = ("error", "ignore", "keep")
 
 
 def norm_name(name: str) -> str:
     """A column name as matched: lower case, trimmed, spaces and hyphens as underscores."""
-    return re.sub(r"[\s\-_]+", "_", name.strip().lower())
+    name = name.strip().lower()
+    if name.startswith(SECTION):
+        # A section's heading: numbering and colons do not matter.
+        from lessons.interop.readers.markdown import section_name
+
+        name = SECTION + section_name(name[len(SECTION) :])
+    return re.sub(r"[\s\-_]+", "_", name.strip())
 
 
 def _known_names(schema: Schema) -> dict[str, str]:
@@ -49,7 +72,8 @@ def parse_maps(specs: Iterable[str], schema: Schema) -> dict[str, str | None]:
                 f"--map takes SRC=DEST, not '{spec}'",
                 hint="e.g. --map 'Lesson Learned=lesson', or --map Notes= to drop a column",
             )
-        maps[norm_name(src)] = _key_for(dest, schema, f"--map '{spec}'") if dest.strip() else None
+        name = "|".join(norm_name(part) for part in src.split("|") if part.strip())
+        maps[name] = _key_for(dest, schema, f"--map '{spec}'") if dest.strip() else None
     return maps
 
 
@@ -66,7 +90,7 @@ def parse_defaults(specs: Iterable[str], schema: Schema) -> dict[str, str]:
 
 # Headers spreadsheets often use, and the key each most likely means. Only ever
 # suggested: a column is read as a key by its own name or by --map, never by a guess.
-_HEADER_HINTS = {
+HEADER_HINTS = {
     "type": "kind",
     "description": "summary",
     "details": "summary",
@@ -119,68 +143,321 @@ _HEADER_HINTS = {
 }
 
 
+# Headings post-mortem and lessons-learned templates use, and the key each gives.
+# Unlike the column hints above these are applied: a section is read by its heading.
+SECTION_KEYS = {
+    "summary": "summary",
+    "incident_summary": "summary",
+    "executive_summary": "summary",
+    "overview": "summary",
+    "description": "summary",
+    "what_happened": "summary",
+    "what_happened?": "summary",
+    "background": "summary",
+    "context": "summary",
+    "situation": "summary",
+    "lessons_learned": "lesson",
+    "lessons_learnt": "lesson",
+    "lesson_learned": "lesson",
+    "lessons": "lesson",
+    "lesson": "lesson",
+    "what_we_learned": "lesson",
+    "what_did_we_learn?": "lesson",
+    "learnings": "lesson",
+    "key_lesson": "lesson",
+    "key_takeaways": "lesson",
+    "takeaways": "lesson",
+    "action_items": "actions",
+    "actions": "actions",
+    "follow_up_actions": "actions",
+    "follow_ups": "actions",
+    "follow_up": "actions",
+    "next_steps": "actions",
+    "corrective_actions": "actions",
+    "remediation": "actions",
+    "recommendations": "recommendations",
+    "recommendation": "recommendations",
+    "root_cause": "why",
+    "root_causes": "why",
+    "root_cause_analysis": "why",
+    "cause": "why",
+    "causes": "why",
+    "contributing_factors": "why",
+    "why": "why",
+    "why_did_it_happen?": "why",
+    "resolution": "response",
+    "response": "response",
+    "mitigation": "response",
+    "mitigations": "response",
+    "what_we_did": "response",
+    "expected": "expected",
+    "what_was_expected": "expected",
+    "what_was_supposed_to_happen?": "expected",
+    "evidence": "evidence",
+    "references": "sources",
+    "sources": "sources",
+    "links": "sources",
+}
+
+
 def _closest_key(column: str, schema: Schema) -> str | None:
     name = norm_name(column)
     known = schema.known_keys()
-    hinted = _HEADER_HINTS.get(name)
+    if name.startswith(SECTION):
+        name = name[len(SECTION) :]
+        hinted = SECTION_KEYS.get(name) or HEADER_HINTS.get(name)
+    else:
+        hinted = HEADER_HINTS.get(name)
     if hinted in known:
         return hinted
     return suggest(name, known, cutoff=70)
 
 
+@dataclass
+class ColumnMap:
+    """Source column -> record key, in the order that decides between columns.
+
+    For a key that is not a list, columns mapped to it (``A|B=summary``) are tried in
+    order and the first with a value wins; for a list key every column adds its items.
+    ``extra`` keys keep a column under ``extra:`` by its name.
+    """
+
+    keys: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    # Columns of a parent record (``--records``) not taken: named in a note, not imported.
+    parent_left: list[str] = field(default_factory=list)
+
+    def columns_of(self, key: str) -> list[str]:
+        """The columns that give ``key``, in order."""
+        return [c for c, k in self.keys.items() if k == key]
+
+
 def map_columns(
-    source: Source, schema: Schema, maps: Mapping[str, str | None]
+    source: Source,
+    schema: Schema,
+    maps: Mapping[str, str | None],
+    unmapped: str = "error",
 ) -> tuple[dict[str, str], list[str]]:
     """Source column -> record key for the columns imported, plus notes about the rest.
 
     A column that names nothing known and holds a value is an error (nothing is
-    dropped by accident): the message suggests the closest key and the --map
-    that maps or drops it.
+    dropped by accident) unless ``unmapped`` is ``ignore`` (named in a note) or
+    ``keep`` (kept under ``extra:``); the message suggests the closest key and the
+    --map that maps or drops it. A --map naming no column is an error too.
     """
+    found = plan_columns(source, schema, maps, unmapped)
+    return found.keys, found.notes
+
+
+def plan_columns(
+    source: Source,
+    schema: Schema,
+    maps: Mapping[str, str | None],
+    unmapped: str = "error",
+) -> ColumnMap:
+    """The ``ColumnMap`` of ``source`` (see ``map_columns``)."""
     known = _known_names(schema)
-    colmap: dict[str, str] = {}
-    owners: dict[str, str] = {}
-    unknown: list[str] = []
-    notes: list[str] = []
-    used_maps: set[str] = set()
+    lists = set(LIST_KEYS) | {"tags"} | {f.name for f in schema.fields if f.type == "list"}
+    by_name: dict[str, str] = {}
     for column in source.columns:
-        name = norm_name(column)
-        if name in maps:
-            used_maps.add(name)
-            key = maps[name]
-            if key is None:
-                continue
-        elif name in known:
-            key = known[name]
-        else:
-            if any(not is_blank(row.data.get(column)) for row in source.rows):
-                unknown.append(column)
-            else:
-                notes.append(f"column '{column}' is empty and not a record key; ignored")
+        by_name.setdefault(norm_name(column), column)
+    out = ColumnMap()
+    used_maps: set[str] = set()
+    taken: set[str] = set()
+    order: list[tuple[str, str]] = []
+    # Columns a "A|B=KEY" map names: they may give one key between them.
+    fallbacks: dict[str, set[str]] = {}
+    # --map first, in the order typed: "A|B=summary" puts A before B.
+    for spec, key in maps.items():
+        parts = spec.split("|")
+        missing = [p for p in parts if p not in by_name]
+        if missing:
+            raise _unknown_map(spec, missing, source, by_name)
+        used_maps.add(spec)
+        for part in parts:
+            column = by_name[part]
+            taken.add(column)
+            if key is not None:
+                order.append((column, key))
+                if len(parts) > 1:
+                    fallbacks.setdefault(key, set()).add(column)
+    for column in source.columns:
+        if column in taken:
             continue
-        if key in owners:
-            raise UsageError(
-                f"columns '{owners[key]}' and '{column}' both give '{key}'",
-                hint=f"drop one with --map '{column}='",
-            )
-        owners[key] = column
-        colmap[column] = key
-    if unknown:
-        lines = []
-        for column in unknown:
-            best = _closest_key(column, schema)
-            lines.append(
-                f"'{column}'"
-                + (f" (did you mean '{best}'? --map '{column}={best}')" if best else "")
-            )
-        shown = "; ".join(lines)
+        name = norm_name(column)
+        if name in known:
+            order.append((column, known[name]))
+        elif name.startswith(SECTION) and name[len(SECTION) :] in SECTION_KEYS:
+            key = SECTION_KEYS[name[len(SECTION) :]]
+            if key in known.values():
+                order.append((column, key))
+    owners: dict[str, list[str]] = {}
+    for column, key in order:
+        owners.setdefault(key, []).append(column)
+    for key, columns in owners.items():
+        if len(columns) < 2 or key in lists or set(columns) <= fallbacks.get(key, set()):
+            continue
+        first, second = columns[0], columns[1]
         raise UsageError(
-            f"{len(unknown)} column{'s' if len(unknown) != 1 else ''} of {source.shown} "
-            f"{'are' if len(unknown) != 1 else 'is'} not a record key: {shown}; "
-            "nothing was written",
-            hint="map a column with --map 'SRC=KEY', or leave it out with --map 'SRC='",
+            f"columns '{first}' and '{second}' both give '{key}'",
+            hint=f"drop one with --map '{second}=', or take the first with a value: "
+            f"--map '{first}|{second}={key}'",
         )
-    for name in maps:
-        if name not in used_maps:
-            notes.append(f"--map: no column '{name}' in {source.shown}")
-    return colmap, notes
+    out.keys = dict(order)
+    unknown: list[str] = []
+    for column in source.columns:
+        if column in taken or column in out.keys:
+            continue
+        has_value = any(not is_blank(row.data.get(column)) for row in source.rows)
+        if column.startswith(PARENT):
+            if has_value:
+                out.parent_left.append(column)
+        elif not has_value:
+            out.notes.append(f"column '{column}' is empty and not a record key; ignored")
+        elif unmapped == "keep":
+            out.keys[column] = EXTRA
+        else:
+            unknown.append(column)
+    if unknown and unmapped == "ignore":
+        shown = ", ".join(f"'{c}'" for c in unknown)
+        out.notes.append(
+            f"{len(unknown)} column{'s' if len(unknown) != 1 else ''} not imported "
+            f"(--ignore-unmapped): {shown}"
+        )
+    elif unknown:
+        raise _unmapped_error(source, schema, unknown)
+    if out.parent_left:
+        shown = ", ".join(out.parent_left[:12]) + (", …" if len(out.parent_left) > 12 else "")
+        out.notes.append(
+            f"fields of the parent record not imported: {shown} "
+            "(--map 'parent.FIELD=KEY' takes one)"
+        )
+    kept = [c for c, k in out.keys.items() if k == EXTRA]
+    if kept:
+        out.notes.append(
+            f"{len(kept)} column{'s' if len(kept) != 1 else ''} kept under 'extra:' "
+            f"(--keep-unmapped): " + ", ".join(f"'{c}'" for c in kept)
+        )
+    return out
+
+
+def _unknown_map(
+    spec: str, missing: list[str], source: Source, by_name: Mapping[str, str]
+) -> UsageError:
+    lines = []
+    for part in missing:
+        best = suggest(part, list(by_name), cutoff=60)
+        lines.append(f"'{part}'" + (f" (did you mean '{by_name[best]}'?)" if best else ""))
+    shown = ", ".join(f"'{c}'" for c in source.columns[:15])
+    return UsageError(
+        f"--map: {source.shown} has no column " + "; ".join(lines) + "; nothing was written",
+        hint=f"its columns: {shown}" + (", …" if len(source.columns) > 15 else ""),
+    )
+
+
+def _unmapped_error(source: Source, schema: Schema, unknown: list[str]) -> UsageError:
+    lines = []
+    for column in unknown:
+        best = _closest_key(column, schema)
+        count = ""
+        if source.fmt == "md":
+            n = sum(1 for row in source.rows if not is_blank(row.data.get(column)))
+            count = f" in {n} file{'s' if n != 1 else ''}"
+        lines.append(
+            f"'{column}'{count}"
+            + (f" (did you mean '{best}'? --map '{column}={best}')" if best else "")
+        )
+    shown = "; ".join(lines)
+    what = "column"
+    return UsageError(
+        f"{len(unknown)} {what}{'s' if len(unknown) != 1 else ''} of {source.shown} "
+        f"{'are' if len(unknown) != 1 else 'is'} not a record key: {shown}; "
+        "nothing was written",
+        hint="map a column with --map 'SRC=KEY', or leave it out with --map 'SRC='; "
+        "--ignore-unmapped leaves out all such columns, --keep-unmapped keeps them under "
+        "extra:; --dry-run --write-mapping FILE writes all of this into a file to edit",
+    )
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def choice_fields(schema: Schema) -> dict[str, tuple[str, ...]]:
+    """Each key whose value is one of a list, with the list."""
+    out: dict[str, tuple[str, ...]] = {
+        "kind": KINDS,
+        "impact": IMPACTS,
+        "stage": tuple(schema.stages),
+        "visibility": VISIBILITIES,
+        "status": STATUSES,
+    }
+    for custom in schema.fields:
+        if custom.type == "choice":
+            out[custom.name] = custom.values
+    return out
+
+
+def value_key(text: str) -> str:
+    """A value as matched by ``--map-value``: case, accents and spacing do not matter."""
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.split())
+
+
+@dataclass
+class ValueMaps:
+    """``--map-value KEY:SOURCE=VALUE``: per key, source value (matched loosely) -> value."""
+
+    maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # As typed, for messages: (key, source) -> the option's text.
+    typed: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def get(self, key: str, value: str) -> str | None:
+        """The value ``value`` of ``key`` maps to, if any."""
+        return self.maps.get(key, {}).get(value_key(value))
+
+
+def parse_value_maps(specs: Iterable[str], schema: Schema) -> ValueMaps:
+    """``--map-value kind:"Lição Aprendida"=success`` options, checked against the choices."""
+    choices = choice_fields(schema)
+    out = ValueMaps()
+    for spec in specs:
+        field_name, colon, rest = spec.partition(":")
+        source_value, eq, target = rest.rpartition("=")
+        if not colon or not eq or not source_value.strip() or not target.strip():
+            raise UsageError(
+                f"--map-value takes KEY:SOURCE=VALUE, not '{spec}'",
+                hint="e.g. --map-value 'kind:Lição Aprendida=success'",
+            )
+        key = _key_for(field_name, schema, f"--map-value '{spec}'")
+        options = choices.get(key)
+        if key == "actions":
+            options = ACTION_STATUSES
+        if options is None:
+            raise UsageError(
+                f"--map-value '{spec}': '{key}' takes any text; values are mapped only for "
+                + ", ".join(choices),
+            )
+        target = target.strip().strip("'\"")
+        matched = {o.casefold(): o for o in options}.get(target.casefold())
+        if matched is None:
+            raise UsageError(
+                f"--map-value '{spec}': '{target}' is not a {key}; the {key}s are "
+                + ", ".join(options)
+                + did_you_mean(target, options)
+            )
+        source_value = source_value.strip().strip("'\"")
+        out.maps.setdefault(key, {})[value_key(source_value)] = matched
+        out.typed[(key, value_key(source_value))] = source_value
+    return out
+
+
+def distinct_values(values: Iterable[str]) -> list[tuple[str, int]]:
+    """Each distinct value (as first written) with how often it occurs, most frequent first."""
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for value in values:
+        k = value_key(value)
+        first.setdefault(k, value.strip())
+        counts[k] += 1
+    return [(first[k], n) for k, n in counts.most_common()]

@@ -9,7 +9,8 @@ from lessons.errors import LessonsError
 
 if TYPE_CHECKING:
     pass
-from lessons.interop.source import Row, RowProblem, Source
+from lessons.interop.readers.grid import rows_from_grid
+from lessons.interop.source import ReadOptions, Source
 from lessons.interop.values import unguard_formula
 
 _SEP_LINE = re.compile(r"sep=(.)\s*")
@@ -32,12 +33,14 @@ def _count_outside_quotes(line: str, char: str) -> int:
     return n
 
 
-def read_csv(text: str, shown: str, *, raw: bool = False) -> Source:
-    """The rows under the header; unless ``raw``, the ``'`` export put before a formula is gone."""
+def read_csv(text: str, shown: str, options: ReadOptions | None = None) -> Source:
+    """The rows under the header (found as ``grid`` says); unless ``raw_csv``, the ``'``
+    export put before a formula is taken off again."""
     import csv
     import io
 
-    source = Source(shown, "csv")
+    options = options or ReadOptions()
+    source = Source(shown, "csv", text_cells=True)
     offset = 0
     first_nl = text.find("\n")
     first = text if first_nl < 0 else text[:first_nl]
@@ -49,35 +52,23 @@ def read_csv(text: str, shown: str, *, raw: bool = False) -> Source:
         header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
         delimiter = _detect_delimiter(header_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
+    grid: list[tuple[int, list[str]]] = []
     previous = 0
     try:
         for cells in reader:
-            line = previous + 1 + offset
+            # The line the row starts on (a quoted cell may hold line breaks).
+            grid.append((previous + 1 + offset, cells))
             previous = reader.line_num
-            if not any(c.strip() for c in cells):
-                if header is not None:
-                    source.blank += 1
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                source.columns = [h or f"(column {i + 1})" for i, h in enumerate(header)]
-                continue
-            where = f"{shown}, line {line}"
-            extra = [c for c in cells[len(header) :] if c.strip()]
-            if extra:
-                source.unreadable.append(
-                    RowProblem(
-                        where,
-                        f"{len(cells)} cells but the header names {len(header)} columns",
-                    )
-                )
-                continue
-            if not raw:
-                cells = [unguard_formula(c) for c in cells]
-            source.rows.append(Row(where, dict(zip(source.columns, cells, strict=False))))
     except csv.Error as exc:
         raise LessonsError(f"CSV could not be read: {exc}", path=shown, line=previous) from None
-    if header is None:
-        raise LessonsError("the file is empty: no header row", path=shown)
+    rows_from_grid(source, grid, "line", options.header_row, options.header_names)
+    if not options.raw_csv:
+        for row in source.rows:
+            row.data = {k: unguard_formula(v) for k, v in row.data.items()}
+    source.exported = _looks_exported(source.columns)
     return source
+
+
+def _looks_exported(columns: list[str]) -> bool:
+    """A header ``lessons export`` writes: record keys only, starting id, title, kind."""
+    return columns[:3] == ["id", "title", "kind"] and "summary" in columns
