@@ -137,6 +137,12 @@ HEADER_HINTS = {
     "references": "sources",
     "action": "actions",
     "follow_up": "actions",
+    "company": "team",
+    "start_time": "date",
+    "start_date": "date",
+    "started_at": "date",
+    "incident_date": "date",
+    "date_identified": "date",
     "subject": "title",
     "name": "title",
     "headline": "title",
@@ -200,17 +206,31 @@ SECTION_KEYS = {
 }
 
 
+def section_key(name: str) -> str | None:
+    """The key a section gives by its (normalised) heading, if it is a usual one.
+
+    ``Contributing Factors (findings)`` is read as ``Contributing Factors``.
+    """
+    heading = name[len(SECTION) :] if name.startswith(SECTION) else name
+    found = SECTION_KEYS.get(heading)
+    if found is None:
+        found = SECTION_KEYS.get(re.sub(r"_*\(.*\)$", "", heading).rstrip("_"))
+    return found
+
+
 def _closest_key(column: str, schema: Schema) -> str | None:
     name = norm_name(column)
     known = schema.known_keys()
+    cutoff = 80.0
     if name.startswith(SECTION):
-        name = name[len(SECTION) :]
+        # A heading is a phrase: only a close spelling of a key is worth suggesting.
+        name, cutoff = name[len(SECTION) :], 88.0
         hinted = SECTION_KEYS.get(name) or HEADER_HINTS.get(name)
     else:
         hinted = HEADER_HINTS.get(name)
     if hinted in known:
         return hinted
-    return suggest(name, known, cutoff=70)
+    return suggest(name, known, cutoff=cutoff)
 
 
 @dataclass
@@ -287,15 +307,17 @@ def plan_columns(
         name = norm_name(column)
         if name in known:
             order.append((column, known[name]))
-        elif name.startswith(SECTION) and name[len(SECTION) :] in SECTION_KEYS:
-            key = SECTION_KEYS[name[len(SECTION) :]]
-            if key in known.values():
-                order.append((column, key))
+        elif name.startswith(SECTION) and section_key(name) in known.values():
+            order.append((column, str(section_key(name))))
     owners: dict[str, list[str]] = {}
     for column, key in order:
         owners.setdefault(key, []).append(column)
     for key, columns in owners.items():
         if len(columns) < 2 or key in lists or set(columns) <= fallbacks.get(key, set()):
+            continue
+        if source.fmt == "md":
+            # Files name one section in different words ("Root cause", "Root causes"):
+            # a file holding two of them gets both texts, one after the other.
             continue
         first, second = columns[0], columns[1]
         raise UsageError(

@@ -101,6 +101,14 @@ def load_mapping(path: str) -> MappingFile:
     if not isinstance(defaults, dict):
         raise fail("'defaults' maps a key to the value rows without one get", "defaults")
     for key, value in defaults.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise LessonsError(
+                f"defaults: '{key}' is empty",
+                path=path,
+                line=_line_of(text, str(key)),
+                field="defaults",
+                hint="write the value rows without one get, or remove the line",
+            )
         shown = ";".join(map(str, value)) if isinstance(value, list) else str(value)
         out.defaults.append(f"{key}={shown}")
     for key in ("sheet", "records", "split", "unmapped", "on_duplicate"):
@@ -344,9 +352,19 @@ def write_mapping(path: str, plan: Any, source: Any, schema: Any, options: Any) 
     if value_lines:
         lines += ["# Source values that are not ours, and the value each becomes.", "values:"]
         lines += value_lines
+    given = set(columns.values()) | set(guessed.values()) | set(options.get("defaults") or {})
+    missing = [k for k in ("kind", "summary") if k not in given]
+    lines.append("# Filled in where a row has no value, e.g. kind: mistake")
+    if "kind" in missing:
+        lines += [
+            "defaults:",
+            "  kind: ''  # required and no column gives it: mistake, success or observation",
+        ]
+    else:
+        lines.append("defaults: {}")
+    if "summary" in missing:
+        lines.append("# No column gives 'summary' (required): map one above.")
     lines += [
-        "# Filled in where a row has no value, e.g. kind: mistake",
-        "defaults: {}",
         "# Columns that map to no key: error (stop), ignore (leave out) or keep (under extra:).",
         "unmapped: error",
         "# List cells: auto (per column: line breaks, ;, #hashtags, commas in tags) or a",

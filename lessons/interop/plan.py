@@ -188,7 +188,9 @@ def plan_import(kb: KnowledgeBase, source: Source, options: ImportOptions) -> Im
     built: list[tuple[Row, dict[str, Any], bool, tuple[str, ...]]] = []
     total = len(source.rows)
     for n, row in enumerate(source.rows, 1):
-        result = _build_row(row, columns, options.defaults, source.text_cells, conv, schema)
+        result = _build_row(
+            row, columns, options.defaults, source.text_cells, conv, schema, source.fmt == "md"
+        )
         if isinstance(result, RowProblem):
             plan.invalid.append(result)
         else:
@@ -357,8 +359,13 @@ def _build_row(
     text_cells: bool,
     conv: Converter,
     schema: Schema,
+    join_text: bool = False,
 ) -> RowProblem | tuple[dict[str, Any], bool, tuple[str, ...]]:
-    """(record, whether its id was made, keys given) or the row's problem."""
+    """(record, whether its id was made, keys given) or the row's problem.
+
+    ``join_text``: two columns giving one text key are joined (Markdown sections),
+    not the first taken.
+    """
     raw: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     lists = conv.lists | {"tags"}
@@ -375,6 +382,8 @@ def _build_row(
             # ("A|B=summary": the first column with a value).
             if key in lists and isinstance(raw[key], list) and isinstance(converted, list):
                 raw[key] = raw[key] + [v for v in converted if v not in raw[key]]
+            elif join_text and isinstance(raw[key], str) and isinstance(converted, str):
+                raw[key] = f"{raw[key]}\n\n{converted}"
             continue
         raw[key] = converted
     if extra:

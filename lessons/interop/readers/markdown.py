@@ -48,13 +48,20 @@ def read_markdown(path: Path, shown: str, options: ReadOptions) -> Source:
     """Every Markdown file under ``path`` (a folder, recursively) or ``path`` itself."""
     source = Source(shown, "md", text_cells=True)
     if path.is_dir():
-        files = sorted(
+        found = [
             p
             for p in path.rglob("*")
-            if p.suffix.lower() in (".md", ".markdown")
-            and p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+        files = sorted(p for p in found if p.suffix.lower() in (".md", ".markdown"))
+        others = sorted(p.relative_to(path).as_posix() for p in found if p not in set(files))
+        if others:
+            shown_others = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            source.notes.append(
+                f"{len(others):,} other file{'s' if len(others) != 1 else ''} in {shown} "
+                f"{'were' if len(others) != 1 else 'was'} not read (not .md or .markdown): "
+                + shown_others
+            )
         if len(files) > MAX_FILES:
             raise LessonsError(f"more than {MAX_FILES:,} Markdown files; refused", path=shown)
         if not files:
@@ -180,14 +187,14 @@ def _sections(body: str, offset: int) -> tuple[str | None, dict[str, Section], s
         if tok.type == "heading_open" and tok.map is not None and tok.level == 0
     ]
     title, title_at = None, None
-    if headings:
-        top = min(h[0] for h in headings)
-        tops = [h for h in headings if h[0] == top]
-        if len(tops) == 1 and tops[0] == headings[0]:
-            title, title_at = tops[0][1], (tops[0][2], tops[0][3])
-            headings = headings[1:]
-    level = min((h[0] for h in headings), default=0)
-    starts = [h for h in headings if h[0] == level]
+    # The first heading is the title when the next one is deeper (or there is no other).
+    if headings and (len(headings) == 1 or headings[0][0] < headings[1][0]):
+        title, title_at = headings[0][1], (headings[0][2], headings[0][3])
+        headings = headings[1:]
+    # Sections start at the level of the first heading left, and at any shallower one
+    # (a "# Stats" after "## Action items" is a section of its own too).
+    level = headings[0][0] if headings else 0
+    starts = [h for h in headings if h[0] <= level]
     sections: dict[str, Section] = {}
     loose_parts: list[str] = []
     first_start = starts[0][2] if starts else len(lines)
@@ -197,7 +204,8 @@ def _sections(body: str, offset: int) -> tuple[str | None, dict[str, Section], s
         loose_parts.append("\n".join(intro).strip())
     for k, (_, name, _, end) in enumerate(starts):
         stop = starts[k + 1][2] if k + 1 < len(starts) else len(lines)
-        text = "\n".join(lines[end:stop]).strip()
+        # Trailing spaces (a Markdown line break) would force YAML's quoted style.
+        text = "\n".join(line.rstrip() for line in lines[end:stop]).strip()
         items = _list_items(tokens, end, stop)
         key = section_name(name) or name
         if key in sections:
