@@ -264,8 +264,8 @@ def test_import_from_stdin_needs_a_format(kb: KB) -> None:
     res = kb.run("import", "-", "--format", "jsonl", input=line + "\n")
     assert res.exit_code == 0
     assert (
-        res.stderr
-        == "imported 1 record from <stdin> (written 1, updated 0, skipped 0, invalid 0; 1 row read)\n"
+        res.stderr == "imported 1 record from <stdin> (written 1, updated 0, skipped 0, invalid 0; "
+        "1 row read)\n"
     )
     assert ids(kb) == ["from-a-pipe"]
     res = kb.run("import", "-", input=line)

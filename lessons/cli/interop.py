@@ -353,7 +353,8 @@ def _summary(plan: Any, written: int, updated: int, failed: list[Any], *, dry_ru
     total = written + updated + len(plan.unchanged) + skipped + invalid + plan.blank
     total += len(plan.conflicts)
     if plan.source_rows is not None:
-        read = f"{plan.source_rows:,} rows read, {total:,} cards"
+        cards = total - plan.blank
+        read = f"{plan.source_rows:,} rows read, holding {cards:,} card{'s' if cards != 1 else ''}"
     else:
         read = f"{total:,} row{'s' if total != 1 else ''} read"
     if dry_run:

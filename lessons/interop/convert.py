@@ -33,7 +33,7 @@ _ZONED = re.compile(
 )
 # How list cells are split: the export's own ";" (with its escapes), line breaks,
 # #hashtags, or commas.
-SPLITS = ("auto", ";", ",", "newline", "#")
+SPLITS = ("auto", ";", ",", "newline", "#", "any")
 
 
 @dataclass
@@ -315,15 +315,36 @@ def split_cell(cell: str, how: str | None) -> list[str]:
     if how == "#":
         tags = _HASHTAG.findall(cell)
         return tags or split_list(cell)
+    if how == "any":
+        # Tags: any of ; , line breaks and #hashtags separates them (a tag holds none).
+        parts = re.split(r"[;,\n]+|(?=#)", cell)
+        return [p.strip().lstrip("#").strip() for p in parts if p.strip().lstrip("#").strip()]
     if how == "auto":
         return split_cell(cell, detect_split([cell], tags=True) or ";")
     return [item.strip() for item in cell.split(how) if item.strip()]
 
 
-def detect_split(cells: Iterable[str], *, tags: bool) -> str | None:
+def detect_split(cells: Iterable[str], *, tags: bool, names: bool = False) -> str | None:
     """How a column's list cells are split, from its values: line breaks, ``;``, hashtags,
-    then (for tags and names, never for sentences) commas. None: one item a cell."""
+    then (for tags and names, never for sentences) commas. None: one item a cell.
+
+    In a tags column every one of them separates (``any``) as soon as two kinds occur.
+    """
     cells = [c for c in cells if isinstance(c, str) and c.strip()]
+    if tags:
+        kinds = [
+            k
+            for k, found in (
+                ("newline", any("\n" in c.strip() for c in cells)),
+                (";", any(";" in c for c in cells)),
+                (",", any("," in c for c in cells)),
+                ("#", any(_HASHTAG.search(c) for c in cells)),
+            )
+            if found
+        ]
+        if len(kinds) > 1:
+            return "any"
+        return kinds[0] if kinds else None
     if any("\n" in c.strip() for c in cells):
         return "newline"
     if any(";" in c for c in cells):
@@ -332,7 +353,7 @@ def detect_split(cells: Iterable[str], *, tags: bool) -> str | None:
         all(word.startswith("#") for word in c.replace(",", " ").split()) for c in cells
     ):
         return "#"
-    if tags and any("," in c for c in cells):
+    if names and any("," in c for c in cells):
         return ","
     return None
 

@@ -206,6 +206,80 @@ SECTION_KEYS = {
 }
 
 
+# The same, as Portuguese, Spanish and Ukrainian registers name them (accents dropped).
+HEADER_HINTS.update(
+    {
+        **dict.fromkeys(("titulo", "assunto", "назва", "заголовок", "тема"), "title"),
+        **dict.fromkeys(("tipo", "tipo_de_licao", "тип", "вид"), "kind"),
+        **dict.fromkeys(("data", "fecha", "дата", "data_do_registo", "data_de_registro"), "date"),
+        **dict.fromkeys(
+            (
+                "descricao",
+                "descripcion",
+                "descricao_do_problema",
+                "o_que_aconteceu",
+                "situacao",
+                "problema",
+                "опис",
+                "що_сталося",
+                "ситуація",
+                "проблема",
+            ),
+            "summary",
+        ),
+        **dict.fromkeys(
+            (
+                "licao",
+                "licao_aprendida",
+                "licoes_aprendidas",
+                "leccion_aprendida",
+                "lecciones_aprendidas",
+                "aprendizado",
+                "урок",
+                "уроки",
+                "висновок",
+                "висновки",
+                "отриманий_урок",
+            ),
+            "lesson",
+        ),
+        **dict.fromkeys(
+            (
+                "recomendacao",
+                "recomendacoes",
+                "recomendacion",
+                "recomendaciones",
+                "рекомендація",
+                "рекомендації",
+            ),
+            "recommendations",
+        ),
+        **dict.fromkeys(("causa", "causa_raiz", "causas", "причина", "причини"), "why"),
+        **dict.fromkeys(("impacto", "gravidade", "severidade", "вплив", "критичність"), "impact"),
+        **dict.fromkeys(("projeto", "proyecto", "проєкт", "проект"), "campaign"),
+        **dict.fromkeys(("equipa", "equipe", "equipo", "area", "команда", "відділ"), "team"),
+        **dict.fromkeys(("autor", "autores", "responsavel", "автор", "автори"), "authors"),
+        **dict.fromkeys(("fase", "etapa", "етап", "фаза"), "stage"),
+        **dict.fromkeys(
+            (
+                "categoria",
+                "categorias",
+                "etiquetas",
+                "palavras_chave",
+                "теги",
+                "категорія",
+                "категорії",
+                "мітки",
+            ),
+            "tags",
+        ),
+        **dict.fromkeys(("acoes", "acao", "acciones", "дії", "заходи"), "actions"),
+        **dict.fromkeys(("fonte", "fontes", "fuente", "джерело", "посилання"), "sources"),
+        **dict.fromkeys(("estado", "situacao_do_registo", "статус"), "status"),
+    }
+)
+
+
 def section_key(name: str) -> str | None:
     """The key a section gives by its (normalised) heading, if it is a usual one.
 
@@ -227,10 +301,18 @@ def _closest_key(column: str, schema: Schema) -> str | None:
         name, cutoff = name[len(SECTION) :], 88.0
         hinted = SECTION_KEYS.get(name) or HEADER_HINTS.get(name)
     else:
-        hinted = HEADER_HINTS.get(name)
+        hinted = HEADER_HINTS.get(name) or HEADER_HINTS.get(_plain(name))
     if hinted in known:
         return hinted
     return suggest(name, known, cutoff=cutoff)
+
+
+def _plain(name: str) -> str:
+    """``name`` without accents (``descrição`` -> ``descricao``); other scripts kept."""
+    decomposed = unicodedata.normalize("NFD", name)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
 @dataclass

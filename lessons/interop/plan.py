@@ -308,14 +308,21 @@ def _splits(
             out[column] = ";"
             continue
         cells = [v for row in source.rows if isinstance(v := row.data.get(column), str)]
-        found = detect_split(cells, tags=key in ("tags", "authors") or key not in LIST_KEYS)
+        found = detect_split(
+            cells, tags=key == "tags", names=key == "authors" or key not in LIST_KEYS
+        )
         if found is None:
             out[column] = ";"
             continue
         out[column] = found
         if found != ";":
             n = sum(1 for c in cells if _has_split(c, found))
-            what = {"newline": "line breaks", "#": "#hashtags", ",": "commas"}[found]
+            what = {
+                "newline": "line breaks",
+                "#": "#hashtags",
+                ",": "commas",
+                "any": "any of ; , #hashtags and line breaks",
+            }[found]
             plan.notes.append(
                 f"column '{column}' ({key}) holds lists split on {what} ({n} "
                 f"cell{'s' if n != 1 else ''}); --split ';' (or another) decides instead"
@@ -326,6 +333,8 @@ def _splits(
 def _has_split(cell: str, how: str) -> bool:
     if how == "newline":
         return "\n" in cell.strip()
+    if how == "any":
+        return any(c in cell.strip() for c in ";,\n#")
     return how in cell
 
 

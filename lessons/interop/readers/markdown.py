@@ -143,7 +143,9 @@ def parse_document(text: str, where: str, stem: str) -> tuple[dict[str, Any], st
     for name, value in sections.items():
         data.setdefault(f"{SECTION}{name}", value)
     if loose.strip():
-        data.setdefault(BODY, loose.strip())
+        # A body without sections is the summary (unless the front matter gave one).
+        key = BODY if sections or _present(data.get("summary")) else "summary"
+        data.setdefault(key, loose.strip())
     if data and not title_from and not _present(data.get("title")):
         data["title"] = re.sub(r"[-_]+", " ", stem).strip()
         title_from = "file"
