@@ -356,7 +356,7 @@ def _summary(plan: Any, written: int, updated: int, failed: list[Any], *, dry_ru
         cards = total - plan.blank
         read = f"{plan.source_rows:,} rows read, holding {cards:,} card{'s' if cards != 1 else ''}"
     else:
-        read = f"{total:,} row{'s' if total != 1 else ''} read"
+        read = f"{total:,} {plan.unit}{'s' if total != 1 else ''} read"
     if dry_run:
         head = f"would import {_records(written + updated)} from {plan.source}"
         counts = f"write {written:,}, update {updated:,}, skip {skipped:,}, invalid {invalid:,}"

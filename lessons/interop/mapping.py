@@ -467,6 +467,18 @@ def _unmapped_error(source: Source, schema: Schema, unknown: list[str]) -> Usage
         if source.fmt == "md":
             n = sum(1 for row in source.rows if not is_blank(row.data.get(column)))
             count = f" in {n} file{'s' if n != 1 else ''}"
+        nested = any(
+            isinstance(v := row.data.get(column), list)
+            and v
+            and all(isinstance(i, dict) for i in v)
+            for row in source.rows
+        )
+        if nested:
+            # A list of objects: most likely the records themselves, one level down.
+            lines.append(
+                f"'{column}' (a list of objects: are the records in it? --records {column})"
+            )
+            continue
         lines.append(
             f"'{column}'{count}"
             + (f" (did you mean '{best}'? --map '{column}={best}')" if best else "")

@@ -79,6 +79,8 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
     # Rows of the source when they are not the records (an unpivoted board's cards).
     source_rows: int | None = None
+    # What one row of the source is called in the counts: row, or file (Markdown).
+    unit: str = "row"
     # Rows left out because a choice value is neither a choice nor mapped: one entry
     # per key and value, with the rows (they are in ``invalid`` too).
     value_errors: list[tuple[str, str, list[str], tuple[str, ...]]] = field(default_factory=list)
@@ -150,6 +152,7 @@ def plan_import(kb: KnowledgeBase, source: Source, options: ImportOptions) -> Im
         notes=list(source.notes) + columns.notes,
         source_rows=source_rows,
         columns=columns,
+        unit="file" if source.fmt == "md" else "row",
     )
     plan.invalid.extend(source.unreadable)
     _check_value_maps(source, colmap, options.value_maps, schema)
@@ -544,7 +547,9 @@ def ranges(wheres: list[str]) -> str:
     unit: dict[str, str] = {}
     other: list[str] = []
     for where in wheres:
-        found = re.fullmatch(r"(.*), (line|item) (\d+)(?: \(line \d+\))?", where)
+        found = re.fullmatch(
+            r"(.*?), (line|item|row) (\d+)(?: \(line \d+\))?(?:, column '.*')?", where
+        )
         if not found:
             other.append(where)
             continue
@@ -621,10 +626,14 @@ def context_notes(ctx: Context) -> list[str]:
             )
             + " (timezone: in lessons.yaml sets the zone)"
         )
-    for (key, value), count in ctx.mapped.items():
+    by_key: dict[str, list[str]] = {}
+    for (key, value), count in sorted(ctx.mapped.items(), key=lambda kv: -kv[1]):
         typed = ctx.value_maps.typed.get((key, value), value)
-        target = ctx.value_maps.maps[key][value]
-        notes.append(f"{count:,} '{key}' value{'s' if count != 1 else ''} '{typed}' -> {target}")
+        by_key.setdefault(key, []).append(
+            f"'{typed}' -> {ctx.value_maps.maps[key][value]} ({count:,})"
+        )
+    for key, parts in by_key.items():
+        notes.append(f"values of '{key}' mapped (--map-value): " + ", ".join(parts))
     if ctx.foreign:
         n = len(ctx.foreign)
         examples = ", ".join(f"{a} -> {b}" for _, a, b in ctx.foreign[:3])
