@@ -191,6 +191,8 @@ def _hints() -> dict[str, dict[str, str]]:
                 "best practices",
                 "good practice",
                 "good practices",
+                "win",
+                "wins",
                 "strength",
                 "keep",
                 "continue",

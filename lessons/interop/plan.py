@@ -312,7 +312,11 @@ def _splits(
             continue
         cells = [v for row in source.rows if isinstance(v := row.data.get(column), str)]
         found = detect_split(
-            cells, tags=key == "tags", names=key == "authors" or key not in LIST_KEYS
+            cells,
+            tags=key == "tags",
+            # Commas separate names and custom list items, never sentences (actions,
+            # recommendations) or URLs.
+            names=key == "authors" or key not in (*LIST_KEYS, "actions"),
         )
         if found is None:
             out[column] = ";"
