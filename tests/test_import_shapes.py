@@ -614,3 +614,16 @@ def test_progress_bar_on_a_terminal_and_nothing_when_piped(tmp_path: Path) -> No
     assert child.exitstatus == 0, out
     assert re.search(r"(Reading|Writing|Indexing).*read [\d,]+ · written [\d,]+ · invalid 0", out)
     assert "imported 600 records" in out
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "yaml"])
+def test_kept_columns_survive_export_and_import(
+    kb: KB, make_kb: object, tmp_path: Path, fmt: str
+) -> None:
+    kb.add("x", extra={"Owner team": "Ops", "Ref": "=R-1", "Notes": "a; b, c"})
+    out = tmp_path / f"out.{fmt}"
+    assert kb.run("export", "-o", str(out)).exit_code == 0
+    other = KB(tmp_path / f"other-{fmt}")
+    res = other.run("import", str(out))
+    assert res.exit_code == 0, res.stderr
+    assert entry(other, "x")["extra"] == {"Owner team": "Ops", "Ref": "=R-1", "Notes": "a; b, c"}

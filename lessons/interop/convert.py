@@ -128,6 +128,12 @@ class Converter:
             return self.actions(value, where, split)
         if key in self.numbers and isinstance(value, str):
             return _number(value)
+        if key == "extra" and isinstance(value, str) and value.strip().startswith("{"):
+            # What export writes in a CSV cell: the mapping as JSON.
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                return Invalid(f"'extra' is not valid JSON: {exc.msg}")
         if isinstance(value, dt.datetime):
             return value.isoformat(sep=" ")
         if isinstance(value, dt.date):

@@ -32,7 +32,9 @@ from lessons.model import (
 )
 
 SECTION = "section:"
-EXTRA = "extra"
+# The column -> key entry of a column kept under ``extra:`` (--keep-unmapped); the
+# parentheses keep it apart from a column named "extra" (what export writes).
+EXTRA = "(extra)"
 UNMAPPED = ("error", "ignore", "keep")
 
 
@@ -48,7 +50,8 @@ def norm_name(name: str) -> str:
 
 
 def _known_names(schema: Schema) -> dict[str, str]:
-    return {norm_name(key): key for key in schema.known_keys()}
+    # "extra" is not offered as a --map target, but a column of that name (export's) is it.
+    return {norm_name(key): key for key in [*schema.known_keys(), "extra"]}
 
 
 def _key_for(dest: str, schema: Schema, flag: str) -> str:

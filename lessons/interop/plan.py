@@ -403,7 +403,8 @@ def _build_row(
             continue
         raw[key] = converted
     if extra:
-        raw[EXTRA] = extra
+        given_extra = raw.get("extra")
+        raw["extra"] = {**given_extra, **extra} if isinstance(given_extra, dict) else extra
     for key, value in defaults.items():
         if is_blank(raw.get(key)):
             raw[key] = conv.convert(key, value, True, row.where)
