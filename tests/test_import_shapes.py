@@ -29,7 +29,7 @@ def ids(kb: KB) -> list[str]:
 
 SUMMARY = re.compile(
     r"\((?:written|write) (\d+), (?:updated|update) (\d+), (?:skipped|skip) (\d+), "
-    r"invalid (\d+)(?:, unchanged (\d+))?(?:, blank rows (\d+))?; (\d+) rows? read"
+    r"invalid (\d+)(?:, unchanged (\d+))?(?:, blank rows (\d+))?; (\d+) (?:rows?|files?) read"
 )
 
 
