@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "actions": "reports",
     "import": "interop",
     "export": "interop",
+    "site": "site",
 }
 
 # Global options that take a value (the next argument is not a command name).
