@@ -197,8 +197,10 @@ class _Writer:
         self.policy = policy
 
     def page(self, path: str, template: str, context: dict[str, Any]) -> None:
-        depth = path.count("/")
-        values = {**self.common, "root": "../" * depth, "path": path, **context}
+        # Links are relative, so the site works at any path; the 404 page is served at
+        # whatever address was asked for, so its links start from the base URL.
+        root = self.common["site"]["base_url"] if context.get("absolute") else "../" * path.count("/")
+        values = {**self.common, "root": root, "path": path, **context}
         html = ensure_csp(render(self.env, template, values), self.policy)
         self.out.write(path, html.encode("utf-8"))
 

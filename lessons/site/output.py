@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,12 +164,14 @@ def _replace(path: Path, data: bytes) -> None:
     """Write through a temporary file and a rename: a reader (the preview server, a
     host syncing the folder) sees the old file or the new one, never half; a symlink
     at ``path`` is replaced, not followed."""
+    # The folder is ours: a name of this process's own does, without mkstemp's retries.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, flags, 0o644)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     try:
-        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

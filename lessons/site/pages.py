@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lessons.model import KINDS, RELATIONS, STANDARD_KEYS
+from lessons.model import KINDS, RELATIONS, STANDARD_KEYS, slugify
 from lessons.site.render import clean, page_name, paragraphs, safe_link
 
 # Group pages: (key in a record, folder, singular, plural, index page).
@@ -174,7 +174,7 @@ def make_site(
 def _page_names(found: Mapping[str, Group]) -> dict[str, str]:
     """A file name per group; names that would collide (``Q1 launch`` and ``q1-launch``
     both slug to ``q1-launch``) each get their hash suffix, so none is overwritten."""
-    names = {gkey: page_name(gkey) for gkey in found}
+    names = {gkey: slugify(gkey, 60) or page_name(gkey) for gkey in found}
     seen: dict[str, int] = defaultdict(int)
     for name in names.values():
         seen[name] += 1
