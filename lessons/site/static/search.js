@@ -288,6 +288,8 @@
     .then(function (json) {
       data = json;
       index = load(json);
+      // For the tests and anyone scripting the page: the loaded index and its data.
+      window.lessonsSearch = { index: index, data: data };
       status.textContent = '';
       var p = params();
       toForm(p);
