@@ -75,9 +75,7 @@ def settings(kb: KB, text: str) -> None:
 
 def files(folder: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
 
 
@@ -216,7 +214,11 @@ def test_a_script_in_a_title_is_text_everywhere(kb: KB) -> None:
         title=SCRIPT_TITLE,
         visibility="public",
         tags=["<b>bold</b>"[3:7]],
-        sources=["JaVaScRiPt:alert(2)", " javascript:alert(3)", "data:text/html,<script>x</script>"],
+        sources=[
+            "JaVaScRiPt:alert(2)",
+            " javascript:alert(3)",
+            "data:text/html,<script>x</script>",
+        ],
         summary="Body with <img src=x onerror=alert(4)> in it.",
     )
     res = kb.run("site")
@@ -381,7 +383,9 @@ def test_lessons_json_is_the_export_format_and_imports_back(
 
 
 def test_links_to_unpublished_records_are_dropped_from_the_data(kb: KB) -> None:
-    kb.add("2024-01-public", visibility="public", links=[{"to": "2024-01-private", "rel": "repeats"}])
+    kb.add(
+        "2024-01-public", visibility="public", links=[{"to": "2024-01-private", "rel": "repeats"}]
+    )
     kb.add("2024-01-private", title="Private matter")
     assert kb.run("site").exit_code == 0
     data = json.loads((kb.root / "site/lessons.json").read_text())
@@ -499,8 +503,9 @@ def test_summary_line_names_counts_size_and_where_to_open(built: tuple[KB, Path]
     assert re.fullmatch(
         r"3 lessons: 0 files written, \d+ unchanged, 0 removed; [\d.]+ KB in .*site", lines[0]
     ), lines[0]
-    assert lines[1].startswith("open ") and lines[1].endswith("index.html, or preview it with "
-                                                              "`lessons site --serve`")
+    assert lines[1].startswith("open ") and lines[1].endswith(
+        "index.html, or preview it with `lessons site --serve`"
+    )
     assert res.stdout == ""
 
 
@@ -599,8 +604,9 @@ def test_a_template_that_drops_the_policy_gets_it_back(kb: KB) -> None:
     site_kb(kb)
     theme = kb.root / "theme"
     theme.mkdir()
-    (theme / "home.html.j2").write_text("<!DOCTYPE html><html><head><title>x</title></head>"
-                                        "<body>{{ site.name }}</body></html>")
+    (theme / "home.html.j2").write_text(
+        "<!DOCTYPE html><html><head><title>x</title></head><body>{{ site.name }}</body></html>"
+    )
     settings(kb, "site:\n  templates: theme\n")
     assert kb.run("site").exit_code == 0
     page = (kb.root / "site/index.html").read_text()

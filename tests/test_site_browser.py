@@ -217,7 +217,8 @@ def test_the_browser_index_ranks_exactly_as_minisearch_indexing_would(
             searchOptions: ours._options.searchOptions,
           });
           own.addAll(docs);
-          const shape = (hits) => hits.map(h => [h.id, h.score.toFixed(9), h.terms.slice().sort().join()]);
+          const shape = (hits) => hits.map(
+            h => [h.id, h.score.toFixed(9), h.terms.slice().sort().join()]);
           return queries.map(q => [q, shape(ours.search(q)), shape(own.search(q))]);
         }""",
         [docs, ["hashtgas", "young people survey", "apolog", "comments", "facebok twiter"]],
@@ -271,7 +272,9 @@ def test_the_404_page_links_work_under_the_sub_path(browser: Any, site: dict[str
 
 
 def test_every_page_works_without_javascript(browser: Any, site: dict[str, Any]) -> None:
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     try:
         page.goto(site["url"])

@@ -41,9 +41,7 @@ def site(
         bool,
         typer.Option("--serve", help="Then serve it on 127.0.0.1 for a preview (Ctrl-C stops)."),
     ] = False,
-    port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port of --serve.")
-    ] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of --serve.")] = 8000,
     *,
     filter_values: dict[str, Any],
 ) -> None:
@@ -90,8 +88,8 @@ def _serve(folder: Path, port: int, base_url: str) -> None:
 
     path = urlsplit(base_url).path or "/"
     server = preview_server(folder, port, path)
-    host, bound = server.server_address[:2]
-    write_err(f"serving {_shown(folder)} at http://{host}:{bound}{path} (Ctrl-C stops)")
+    bound = int(server.server_address[1])
+    write_err(f"serving {_shown(folder)} at http://127.0.0.1:{bound}{path} (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -109,8 +107,11 @@ def _shown(path: Path) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"
+    if n < 1024:
+        return f"{n:,} bytes"
+    size = float(n)
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"

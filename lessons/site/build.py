@@ -199,7 +199,9 @@ class _Writer:
     def page(self, path: str, template: str, context: dict[str, Any]) -> None:
         # Links are relative, so the site works at any path; the 404 page is served at
         # whatever address was asked for, so its links start from the base URL.
-        root = self.common["site"]["base_url"] if context.get("absolute") else "../" * path.count("/")
+        root = (
+            self.common["site"]["base_url"] if context.get("absolute") else "../" * path.count("/")
+        )
         values = {**self.common, "root": root, "path": path, **context}
         html = ensure_csp(render(self.env, template, values), self.policy)
         self.out.write(path, html.encode("utf-8"))
@@ -221,7 +223,9 @@ def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
         {
             "nav": "home",
             "title": "Lessons",
-            "counts": {k: len(site.groups["kind"].get(k, P.Group(k, k, "")).records) for k in P.PLURAL},
+            "counts": {
+                k: len(site.groups["kind"].get(k, P.Group(k, k, "")).records) for k in P.PLURAL
+            },
             "kinds": P.group_index(site, "kind"),
             "latest": [site.refs[r["id"]] for r in _latest(site)],
             "recurring": _recurring(overall, site)[:5],

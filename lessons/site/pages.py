@@ -244,13 +244,13 @@ def record_page(site: Site, rec: Mapping[str, Any]) -> dict[str, Any]:
         "facts": facts,
         "sections": sections,
         "recommendations": [clean(r) for r in rec.get("recommendations") or []],
-        "tags": [
-            {"name": t, "url": site.group_url("tags", t)} for t in rec.get("tags") or []
-        ],
+        "tags": [{"name": t, "url": site.group_url("tags", t)} for t in rec.get("tags") or []],
         "links": links,
         "backlinks": site.backlinks.get(rid, []),
         "actions": [_action(a, site.today) for a in rec.get("actions") or []],
-        "sources": [{"text": clean(str(s)), "href": safe_link(s)} for s in rec.get("sources") or []],
+        "sources": [
+            {"text": clean(str(s)), "href": safe_link(s)} for s in rec.get("sources") or []
+        ],
     }
 
 

@@ -205,7 +205,9 @@ _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 _HAS_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Whitespace, controls and the invisible format characters (zero-width, bidi
 # overrides) that could make a URL look like another or hide a scheme.
-_NOT_IN_URL = re.compile("[\\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_NOT_IN_URL = re.compile(
+    "[\\s\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
 
 
 def clean(text: str) -> str:

@@ -28,8 +28,48 @@ from lessons.model import KINDS
 FIELDS = ("title", "tags", "text")
 # Words too common to tell records apart; search.js drops the same ones from queries.
 STOP_WORDS = frozenset(
-    "a an and are as at be but by for from had has have in into is it its of on or so"
-    " that the their them then there these they this to was we were when which will with".split()
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "when",
+        "which",
+        "will",
+        "with",
+    )
 )
 MAX_TERM = 40
 EXCERPT = 240
