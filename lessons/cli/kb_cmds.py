@@ -41,7 +41,7 @@ def index(
     """
     kb = open_kb()
     with progress_bar("Indexing") as progress:
-        report = kb.rebuild(progress) if rebuild else kb.sync(progress)
+        report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
     write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
     if kb.read_only:
         write_err(f"note: the knowledge base is read-only; the index is kept at {kb.db_url}")
