@@ -8,7 +8,6 @@ index, the Atom feed, ``lessons.json`` and the assets beside the pages.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import time
@@ -60,7 +59,6 @@ class BuildReport:
     internal: bool
     base_url: str
     index_bytes: int = 0
-    index_gzip_bytes: int = 0
     hidden_links: int = 0
     seconds: float = 0.0
     written_paths: list[str] = field(default_factory=list)
@@ -140,7 +138,6 @@ def build_site(kb: Any, options: SiteOptions, progress: Progress | None = None) 
         internal=internal,
         base_url=base_url,
         index_bytes=len(index),
-        index_gzip_bytes=len(gzip.compress(index, 6)),
         hidden_links=pub.hidden_links,
         seconds=time.perf_counter() - started,
         written_paths=report.written_paths,
@@ -212,9 +209,16 @@ Job = tuple[str, str, "dict[str, Any] | Callable[[], dict[str, Any]]"]
 
 def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
     """Every page: (path, template, variables or a function making them)."""
+    from lessons.reports import recurring
     from lessons.reports.retro import build_retro, timeline
 
-    overall = build_retro(pub_kb, Filters(), limit=20).as_dict() if site.records else None
+    # Recurring mistakes are found once, for the overall retrospective and the yearly ones.
+    recurrences = recurring(pub_kb) if site.records else ([], None)
+    overall = (
+        build_retro(pub_kb, Filters(), limit=20, recurrences=recurrences).as_dict()
+        if site.records
+        else None
+    )
     years = P.by_year(site)
     chart = timeline(site.records)
     yield (
@@ -305,7 +309,9 @@ def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
             yield (
                 f"retro/{year}.html",
                 "retro.html.j2",
-                _deferred(_year_retro, pub_kb, year, site.refs, [y for y in years if y]),
+                _deferred(
+                    _year_retro, pub_kb, year, site.refs, [y for y in years if y], recurrences
+                ),
             )
     yield ("graph.html", "graph.html.j2", _deferred(_graph_page, pub_kb, site))
     yield (
@@ -349,15 +355,20 @@ def _recurring(overall: dict[str, Any] | None, site: P.Site) -> list[dict[str, A
 
 
 def _year_retro(
-    pub_kb: Any, year: str, refs: dict[str, dict[str, Any]], years: list[str]
+    pub_kb: Any,
+    year: str,
+    refs: dict[str, dict[str, Any]],
+    years: list[str],
+    recurrences: tuple[list[dict[str, Any]], str | None],
 ) -> dict[str, Any]:
     from lessons.reports.retro import build_retro
 
     filters = Filters(since=parse_since(year), until=parse_until(year))
+    retro = build_retro(pub_kb, filters, limit=20, recurrences=recurrences)
     return {
         "nav": "retro",
         "title": f"Retrospective {year}",
-        "retro": build_retro(pub_kb, filters, limit=20).as_dict(),
+        "retro": retro.as_dict(),
         "refs": refs,
         "years": years,
         "year": year,

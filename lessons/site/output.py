@@ -56,12 +56,19 @@ class Output:
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"the output path is not a folder: {folder}")
         manifest = folder / MANIFEST
-        if folder.is_dir() and not manifest.is_file():
-            if any(folder.iterdir()):
+        if not manifest.is_file():
+            if folder.is_dir() and any(folder.iterdir()):
                 raise UsageError(
                     f"{folder} holds files that `lessons site` did not write",
                     hint="name an empty or new folder with -o DIR (nothing there is replaced)",
                 )
+            # Marked as ours before any page is written: a build interrupted halfway
+            # leaves a folder the next build recognises and finishes.
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create {folder}: {exc.strerror}") from None
+            _replace(manifest, json.dumps({"generator": GENERATOR, "files": []}).encode())
             return
         if manifest.is_file():
             try:
@@ -96,7 +103,10 @@ class Output:
                     return
             except OSError:
                 pass
-        _replace(path, data)
+        if info is None:
+            _create(path, data)
+        else:
+            _replace(path, data)
         self.report.written += 1
         self.report.written_paths.append(rel)
 
@@ -123,7 +133,6 @@ class Output:
             return
         rel_parts = parent.relative_to(self.folder).parts
         current = self.folder
-        current.mkdir(parents=True, exist_ok=True)
         for part in rel_parts:
             current = current / part
             if current in self._dirs:
@@ -133,7 +142,10 @@ class Output:
                     f"a folder of the site is a symlink: {current}",
                     hint="remove it; the site writes only into real folders",
                 )
-            current.mkdir(exist_ok=True)
+            try:
+                current.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create {current}: {exc.strerror}") from None
             self._dirs.add(current)
         self._dirs.add(parent)
 
@@ -158,6 +170,24 @@ class Output:
 def _relative(rel: str) -> bool:
     parts = rel.split("/")
     return bool(rel) and not rel.startswith("/") and all(p not in ("", ".", "..") for p in parts)
+
+
+def _create(path: Path, data: bytes) -> None:
+    """Write a new file (there is no older one a reader could see half replaced; a file
+    half written by a build that died differs from the next build's, which rewrites it)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        _replace(path, data)
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _replace(path: Path, data: bytes) -> None:
