@@ -68,6 +68,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             visibility="public",
             tags=["security"],
             sources=["javascript:window.__xss=3", "https://example.org/safe"],
+            summary="Filler words that say little. " * 20 + "Then a zebracorn appeared.",
         ),
         encoding="utf-8",
     )
@@ -161,6 +162,19 @@ def test_search_prefix_and_ranking_put_the_title_match_first(
 ) -> None:
     titles = search(page, site, "kirkl")
     assert titles[0].startswith("Kirklees case studies")
+
+
+def test_a_snippet_shows_the_matched_word_even_deep_in_the_text(
+    page: Any, site: dict[str, Any]
+) -> None:
+    search(page, site, "zebracorm")
+    snippet = page.locator("#results li .snippet").first
+    page.wait_for_function(
+        "() => document.querySelector('#results li .snippet mark') !== null"
+        " && document.querySelector('#results li .snippet').textContent.includes('zebracorn')"
+    )
+    assert snippet.locator("mark").first.inner_text() == "zebracorn"
+    assert snippet.inner_text().startswith("…")
 
 
 def test_filters_narrow_the_results(page: Any, site: dict[str, Any]) -> None:

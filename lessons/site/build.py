@@ -122,7 +122,7 @@ def build_site(kb: Any, options: SiteOptions, progress: Progress | None = None) 
             writer.page(path, template, context() if callable(context) else context)
             if progress is not None and (done % 50 == 0 or done == total):
                 progress(done, total)
-        index = _search_index(kb, site)
+        index = _search_index(kb, site, out)
         out.write("search/index.json", index)
         _write_data(kb, out, site, pub.records, base_url)
         _write_assets(out, templates, logo)
@@ -400,10 +400,14 @@ def _short_label(title: str, n: int = 28) -> str:
     return title if len(title) <= n else title[: n - 1].rstrip() + "…"
 
 
-def _search_index(kb: Any, site: P.Site) -> bytes:
-    from lessons.site.searchindex import build_index
+def _search_index(kb: Any, site: P.Site, out: Output) -> bytes:
+    """``search/index.json`` (returned) and the snippet files (written)."""
+    from lessons.site.searchindex import build_index, snippet_shards
 
     custom = [f.name for f in kb.config.fields if f.type in ("text", "list", "choice")]
+    for n, shard in enumerate(snippet_shards(site.records, custom)):
+        text = json.dumps(shard, ensure_ascii=False, separators=(",", ":"))
+        out.write(f"search/text-{n}.json", text.encode("utf-8"))
     data = build_index(
         site.records, [r["url"][len("lesson/") : -len(".html")] for r in site.refs.values()], custom
     )

@@ -10,8 +10,10 @@ about a tenth of a second. A browser test checks that the result ranks exactly
 as MiniSearch's own indexing of the same documents does.
 
 The file also carries what a result shows and what the filters need, per
-record: page, title, kind, date, tags, campaign, team and a short excerpt
-(names are stored once and referred to by number).
+record: page, title, kind, date, tags, campaign, team, a short excerpt, the
+number of its snippet file and its id (names are stored once and referred to
+by number). The longer text that snippets are cut from is in separate files
+(``search/text-N.json``) that the page fetches only for the results it shows.
 """
 
 from __future__ import annotations
@@ -122,6 +124,41 @@ def excerpt(rec: Mapping[str, Any], n: int = EXCERPT) -> str:
     return short(rec.get("lesson") or rec.get("summary") or "", n)
 
 
+# Snippets: each record's text (cut at SNIPPET_TEXT characters) lives in one of a few
+# files of about SHARD_SIZE records, fetched only for the results on screen. A record's
+# file follows from its id, not its position, so a new record rewrites one of them.
+SHARD_SIZE = 200
+SNIPPET_TEXT = 4000
+
+
+def shard_count(n: int) -> int:
+    """How many snippet files for ``n`` records: a power of two (so it seldom changes)."""
+    count = 1
+    while count * SHARD_SIZE < n:
+        count *= 2
+    return count
+
+
+def shard_of(rec_id: str, count: int) -> int:
+    """The snippet file of a record."""
+    from lessons.hashing import digest
+
+    return int(digest(rec_id.encode("utf-8"), 4), 16) % count
+
+
+def snippet_shards(
+    records: Sequence[Mapping[str, Any]], custom_text: Iterable[str] = ()
+) -> list[dict[str, str]]:
+    """``search/text-N.json`` for each N: record id -> the text snippets are cut from."""
+    count = shard_count(len(records))
+    custom = tuple(custom_text)
+    shards: list[dict[str, str]] = [{} for _ in range(count)]
+    for rec in records:
+        text = " ".join(searched_text(rec, custom).split())
+        shards[shard_of(rec["id"], count)][rec["id"]] = text[:SNIPPET_TEXT]
+    return [dict(sorted(shard.items())) for shard in shards]
+
+
 def build_index(
     records: Sequence[Mapping[str, Any]],
     pages: Sequence[str],
@@ -137,6 +174,7 @@ def build_index(
     campaigns: dict[str, int] = {}
     teams: dict[str, int] = {}
     docs: list[list[Any]] = []
+    shards = shard_count(len(records))
     for doc, rec in enumerate(records):
         values = (
             rec.get("title") or "",
@@ -164,6 +202,8 @@ def build_index(
                 _number(campaigns, rec.get("campaign")),
                 _number(teams, rec.get("team")),
                 excerpt(rec),
+                shard_of(rec["id"], shards),
+                rec["id"],
             ]
         )
     n = len(records)
@@ -181,6 +221,7 @@ def build_index(
         "tags": list(tags),
         "campaigns": list(campaigns),
         "teams": list(teams),
+        "shards": shards,
         "docs": docs,
     }
 

@@ -134,6 +134,17 @@
     };
   }
 
+  function matching(hits, filter) {
+    var out = [];
+    for (var i = 0; i < hits.length; i++) {
+      var doc = data.docs[hits[i].id];
+      if (filter(doc)) {
+        out.push({ doc: doc, terms: hits[i].terms });
+      }
+    }
+    return out;
+  }
+
   function run(p) {
     var filter = keep(p);
     var filtered = FILTERS.some(function (f) { return p[f]; });
@@ -141,17 +152,12 @@
     var note = '';
     var found = [];
     if (query) {
-      var hits = index.search(query);
-      if (!hits.length) {
-        hits = index.search(query, { combineWith: 'OR' });
-        if (hits.length) {
+      found = matching(index.search(query), filter);
+      if (!found.length) {
+        // No lesson has every word (within the filters): those with some of them.
+        found = matching(index.search(query, { combineWith: 'OR' }), filter);
+        if (found.length) {
           note = ' (no lesson has every word: these have some of them)';
-        }
-      }
-      for (var i = 0; i < hits.length; i++) {
-        var doc = data.docs[hits[i].id];
-        if (filter(doc)) {
-          found.push({ doc: doc, terms: hits[i].terms });
         }
       }
     } else if (filtered) {
@@ -244,6 +250,9 @@
       p.className = 'snippet';
       marked(p, doc[7], hit.terms);
       li.appendChild(p);
+      if (hit.terms.length) {
+        snippet(p, doc, hit.terms);
+      }
     }
     if (doc[4].length) {
       var tags = document.createElement('p');
@@ -252,6 +261,50 @@
       li.appendChild(tags);
     }
     return li;
+  }
+
+  // The snippet: the part of the record's text around the first matched word. The
+  // texts are in files of a few hundred records each, fetched for the results shown.
+  var texts = {};
+  function snippet(p, doc, terms) {
+    var n = doc[8];
+    if (!texts[n]) {
+      texts[n] = fetch(root + 'search/text-' + n + '.json', { credentials: 'same-origin' })
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .catch(function () { return {}; });
+    }
+    texts[n].then(function (shard) {
+      var text = shard[doc[9]];
+      if (!text) {
+        return;
+      }
+      var wanted = new Set(terms);
+      var word = /[\p{L}\p{N}]+/gu;
+      var found = null;
+      var m;
+      while ((m = word.exec(text)) !== null) {
+        if (wanted.has(m[0].normalize('NFC').toLowerCase())) {
+          found = m.index;
+          break;
+        }
+      }
+      if (found === null) {
+        return;
+      }
+      var start = Math.max(0, found - 90);
+      if (start > 0) {
+        var space = text.indexOf(' ', start);
+        start = space >= 0 && space < found ? space + 1 : start;
+      }
+      var end = Math.min(text.length, start + 280);
+      if (end < text.length) {
+        var back = text.lastIndexOf(' ', end);
+        end = back > found ? back : end;
+      }
+      var cut = (start > 0 ? '…' : '') + text.slice(start, end) + (end < text.length ? '…' : '');
+      p.textContent = '';
+      marked(p, cut, terms);
+    });
   }
 
   function remember(p) {
