@@ -117,15 +117,23 @@ def build_site(kb: Any, options: SiteOptions, progress: Progress | None = None) 
         }
         writer = _Writer(env, out, common, policy)
         jobs = list(_jobs(kb, pub.kb, site))
-        total = len(jobs)
+        # The search index and the data files count as one more step of the bar.
+        steps = len(jobs) + 1
+        if progress is not None:
+            progress(0, steps)
         for done, (path, template, context) in enumerate(jobs, start=1):
             writer.page(path, template, context() if callable(context) else context)
-            if progress is not None and (done % 50 == 0 or done == total):
-                progress(done, total)
+            if progress is not None and done % 50 == 0:
+                progress(done, steps)
+        if progress is not None:
+            progress(len(jobs), steps)
         index = _search_index(kb, site, out)
         out.write("search/index.json", index)
         _write_data(kb, out, site, pub.records, base_url)
         _write_assets(out, templates, logo)
+        if progress is not None:
+            progress(steps, steps)
+        total = len(jobs)
         report = out.close()
     return BuildReport(
         output=options.output,
@@ -207,38 +215,42 @@ class _Writer:
 Job = tuple[str, str, "dict[str, Any] | Callable[[], dict[str, Any]]"]
 
 
-def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
-    """Every page: (path, template, variables or a function making them)."""
-    from lessons.reports import recurring
-    from lessons.reports.retro import build_retro, timeline
+class _Retros:
+    """The retrospectives' data, made when a page first needs it: recurring mistakes
+    are found once, for the home page, the overall retrospective and the yearly ones."""
 
-    # Recurring mistakes are found once, for the overall retrospective and the yearly ones.
-    recurrences = recurring(pub_kb) if site.records else ([], None)
-    overall = (
-        build_retro(pub_kb, Filters(), limit=20, recurrences=recurrences).as_dict()
-        if site.records
-        else None
-    )
+    def __init__(self, pub_kb: Any, site: P.Site) -> None:
+        self.pub_kb = pub_kb
+        self.site = site
+        self._recurrences: tuple[list[dict[str, Any]], str | None] | None = None
+        self._overall: dict[str, Any] | None = None
+
+    @property
+    def recurrences(self) -> tuple[list[dict[str, Any]], str | None]:
+        from lessons.reports import recurring
+
+        if self._recurrences is None:
+            self._recurrences = recurring(self.pub_kb) if self.site.records else ([], None)
+        return self._recurrences
+
+    @property
+    def overall(self) -> dict[str, Any] | None:
+        from lessons.reports.retro import build_retro
+
+        if self._overall is None and self.site.records:
+            retro = build_retro(self.pub_kb, Filters(), limit=20, recurrences=self.recurrences)
+            self._overall = retro.as_dict()
+        return self._overall
+
+
+def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
+    """Every page: (path, template, variables or a function making them). The pages
+    that need the retrospective come last, so the progress bar moves from the start."""
+    from lessons.reports.retro import timeline
+
+    retros = _Retros(pub_kb, site)
     years = P.by_year(site)
     chart = timeline(site.records)
-    yield (
-        "index.html",
-        "home.html.j2",
-        {
-            "nav": "home",
-            "title": "Lessons",
-            "counts": {
-                k: len(site.groups["kind"].get(k, P.Group(k, k, "")).records) for k in P.PLURAL
-            },
-            "kinds": P.group_index(site, "kind"),
-            "latest": [site.refs[r["id"]] for r in _latest(site)],
-            "recurring": _recurring(overall, site)[:5],
-            "actions": P.open_actions(site),
-            "home_actions": P.HOME_ACTIONS,
-            "tags": P.group_index(site, "tags")[:20],
-            "years": [{"year": y, "count": len(refs)} for y, refs in years.items() if y],
-        },
-    )
     for rec in site.records:
         yield (
             P.record_url(rec["id"]),
@@ -291,28 +303,27 @@ def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
         "actions.html.j2",
         {"nav": "actions", "title": "Open actions", "actions": P.open_actions(site)},
     )
-    if overall is not None:
+    yield ("index.html", "home.html.j2", _deferred(_home, site, retros, years))
+    year_list = [y for y in years if y]
+    if site.records:
         yield (
             "retro/index.html",
             "retro.html.j2",
-            {
+            lambda: {
                 "nav": "retro",
                 "title": "Retrospective",
-                "retro": overall,
+                "retro": retros.overall,
                 "refs": site.refs,
-                "years": [y for y in years if y],
+                "years": year_list,
                 "year": None,
             },
         )
-    for year in years:
-        if year:
-            yield (
-                f"retro/{year}.html",
-                "retro.html.j2",
-                _deferred(
-                    _year_retro, pub_kb, year, site.refs, [y for y in years if y], recurrences
-                ),
-            )
+    for year in year_list:
+        yield (
+            f"retro/{year}.html",
+            "retro.html.j2",
+            _deferred(_year_retro, pub_kb, year, site.refs, year_list, retros),
+        )
     yield ("graph.html", "graph.html.j2", _deferred(_graph_page, pub_kb, site))
     yield (
         "search.html",
@@ -328,6 +339,21 @@ def _jobs(kb: Any, pub_kb: Any, site: P.Site) -> Iterator[Job]:
         },
     )
     yield ("404.html", "404.html.j2", {"nav": None, "title": "Page not found", "absolute": True})
+
+
+def _home(site: P.Site, retros: _Retros, years: dict[str, list[Any]]) -> dict[str, Any]:
+    return {
+        "nav": "home",
+        "title": "Lessons",
+        "counts": {k: len(site.groups["kind"].get(k, P.Group(k, k, "")).records) for k in P.PLURAL},
+        "kinds": P.group_index(site, "kind"),
+        "latest": [site.refs[r["id"]] for r in _latest(site)],
+        "recurring": _recurring(retros.overall, site)[:5],
+        "actions": P.open_actions(site),
+        "home_actions": P.HOME_ACTIONS,
+        "tags": P.group_index(site, "tags")[:20],
+        "years": [{"year": y, "count": len(refs)} for y, refs in years.items() if y],
+    }
 
 
 def _deferred(func: Callable[..., dict[str, Any]], *args: Any) -> Callable[[], dict[str, Any]]:
@@ -359,12 +385,12 @@ def _year_retro(
     year: str,
     refs: dict[str, dict[str, Any]],
     years: list[str],
-    recurrences: tuple[list[dict[str, Any]], str | None],
+    retros: _Retros,
 ) -> dict[str, Any]:
     from lessons.reports.retro import build_retro
 
     filters = Filters(since=parse_since(year), until=parse_until(year))
-    retro = build_retro(pub_kb, filters, limit=20, recurrences=recurrences)
+    retro = build_retro(pub_kb, filters, limit=20, recurrences=retros.recurrences)
     return {
         "nav": "retro",
         "title": f"Retrospective {year}",
