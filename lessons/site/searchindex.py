@@ -74,7 +74,9 @@ STOP_WORDS = frozenset(
     )
 )
 MAX_TERM = 40
-EXCERPT = 240
+# The start of the lesson each result shows at once; the snippet around the matched
+# words replaces it when that record's text has come (see snippet_shards).
+EXCERPT = 160
 _TOKEN = re.compile(r"[^\W_]+")
 # The record fields searched besides title and tags, in the order they are joined.
 TEXT_KEYS = (
@@ -203,7 +205,8 @@ def build_index(
                 _number(teams, rec.get("team")),
                 excerpt(rec),
                 shard_of(rec["id"], shards),
-                rec["id"],
+                # The id, where the page's name is not the id itself (almost never).
+                0 if pages[doc] == rec["id"] else rec["id"],
             ]
         )
     n = len(records)

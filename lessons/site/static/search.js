@@ -274,7 +274,7 @@
         .catch(function () { return {}; });
     }
     texts[n].then(function (shard) {
-      var text = shard[doc[9]];
+      var text = shard[doc[9] || doc[0]];
       if (!text) {
         return;
       }
