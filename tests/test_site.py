@@ -558,6 +558,8 @@ def test_a_knowledge_base_can_bring_its_templates_css_name_and_logo(kb: KB) -> N
     [
         ("{{ ''.__class__.__mro__ }}", "the sandbox forbids"),
         ("{{ site.name.__class__.__subclasses__() }}", "the sandbox forbids"),
+        ("{{ 'x' * 100000000 }}", "the sandbox forbids"),
+        ("{% set d = {} %}{{ d.update({'a': 1}) }}", "the sandbox forbids"),
         ('{% include "../lessons.yaml" %}', "no such template"),
         ('{% include "/etc/passwd" %}', "no such template"),
         ("{% for x in %}", "syntax error"),

@@ -1,13 +1,14 @@
 """Templates of the site: the sandboxed Jinja2 environment, and what it may load.
 
 A knowledge base may bring its own templates (``site.templates`` in
-``lessons.yaml``). They come from whoever wrote the knowledge base, so every
-template, ours included, is rendered by Jinja2's ``SandboxedEnvironment`` with
-autoescaping, and the only files a template can reach are the templates
-themselves: those of the knowledge base's folder (no symlinks, no absolute
-paths, no ``..``, no hidden files), the built-in ones (also as ``builtin/NAME``,
-to extend them) and the retrospective's (as ``reports/NAME``).
-"""
+``lessons.yaml``). They come from whoever wrote the knowledge base, so once it
+does, every template, ours included, renders in the sandbox that every template
+lessons did not write gets (``lessons.templating.SandboxedTemplates``: Jinja2's
+immutable sandbox with bounded ``*`` and ``**``), with autoescaping; and the only
+files a template can reach are the templates themselves: those of the knowledge
+base's folder (no symlinks, no absolute paths, no ``..``, no hidden files), the
+built-in ones (also as ``builtin/NAME``, to extend them) and the retrospective's
+(as ``reports/NAME``)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ class KnowledgeBaseLoader:
 def environment(kb_templates: Path | None) -> Any:
     """The environment: the knowledge base's templates first (sandboxed), then ours."""
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
+
+    from lessons.templating import SandboxedTemplates
 
     own = KnowledgeBaseLoader(kb_templates) if kb_templates else None
 
@@ -119,7 +121,7 @@ def environment(kb_templates: Path | None) -> Any:
     # Our own templates alone are trusted code and render without the sandbox's checks
     # on every attribute (a third of the build time at 10,000 records); once the
     # knowledge base brings templates, every template renders in the sandbox.
-    kind = SandboxedEnvironment if own else _fast_environment()
+    kind = SandboxedTemplates if own else _fast_environment()
     env = kind(
         loader=loader,
         autoescape=jinja2.select_autoescape(
