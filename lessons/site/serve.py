@@ -45,13 +45,23 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    """The preview's server: a browser that goes away mid-answer (a closed tab, a
+    search typed over) is not an error to print a traceback for."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def preview_server(folder: Path, port: int = 8000, base_path: str = "/") -> ThreadingHTTPServer:
     """A server for ``folder`` at ``http://127.0.0.1:PORT{base_path}`` (not started:
     call ``serve_forever``). Port 0 picks a free port."""
     path = base_path if base_path.startswith("/") else urlsplit(base_path).path or "/"
     handler = type("SiteHandler", (_Handler,), {"prefix": path.rstrip("/") + "/"})
     try:
-        return ThreadingHTTPServer((HOST, port), functools.partial(handler, directory=str(folder)))
+        return _Server((HOST, port), functools.partial(handler, directory=str(folder)))
     except OSError as exc:
         raise UsageError(
             f"cannot serve on {HOST}:{port}: {exc.strerror}",

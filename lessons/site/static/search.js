@@ -71,8 +71,27 @@
     var terms = json.terms;
     var postings = json.postings;
     for (var t = 0; t < terms.length; t++) {
-      var p = postings[t];
-      var byField = new Map();
+      ms._index.set(terms[t], new Postings(postings[t]));
+    }
+    return ms;
+  }
+
+  // A term's documents per field, as MiniSearch keeps them (field -> Map of document
+  // -> term frequency), made from the compact lists the first time a search reaches
+  // the term: loading the index then builds no Map for the many terms no search
+  // touches (a million entries on 10,000 records).
+  class Postings extends Map {
+    constructor(compact) {
+      super();
+      this.compact = compact;
+    }
+
+    fill() {
+      var p = this.compact;
+      if (p === null) {
+        return;
+      }
+      this.compact = null;
       for (var k = 0; k < p.length; k += 2) {
         var list = p[k + 1];
         var docs = new Map();
@@ -85,11 +104,27 @@
           }
           docs.set(doc, tf);
         }
-        byField.set(p[k], docs);
+        super.set(p[k], docs);
       }
-      ms._index.set(terms[t], byField);
     }
-    return ms;
+
+    get size() { this.fill(); return super.size; }
+    get(key) { this.fill(); return super.get(key); }
+    has(key) { this.fill(); return super.has(key); }
+    set(key, value) { this.fill(); return super.set(key, value); }
+    delete(key) { this.fill(); return super.delete(key); }
+    keys() { this.fill(); return super.keys(); }
+    values() { this.fill(); return super.values(); }
+    entries() { this.fill(); return super.entries(); }
+    forEach(fn, self) { this.fill(); return super.forEach(fn, self); }
+    [Symbol.iterator]() { this.fill(); return super.entries(); }
+  }
+
+  // Performance marks for benchmarks/site_speed.py (and anyone's devtools).
+  function mark(name) {
+    if (window.performance && performance.mark) {
+      performance.mark(name);
+    }
   }
 
   function params() {
@@ -183,9 +218,9 @@
         ' lessons') + ' found' + what + note + '.';
     }
     page();
-    if (found.length && !reported && window.performance && performance.mark) {
+    if (found.length && !reported) {
       reported = true;
-      performance.mark('lessons-first-result');
+      mark('lessons-first-result');
     }
   }
 
@@ -245,15 +280,11 @@
     }
     meta.textContent = bits.join(' · ');
     li.appendChild(meta);
-    if (doc[7]) {
-      var p = document.createElement('p');
-      p.className = 'snippet';
-      marked(p, doc[7], hit.terms);
-      li.appendChild(p);
-      if (hit.terms.length) {
-        snippet(p, doc, hit.terms);
-      }
-    }
+    // The snippet comes with the record's text (a file of a few hundred records).
+    var p = document.createElement('p');
+    p.className = 'snippet';
+    li.appendChild(p);
+    snippet(p, doc, hit.terms);
     if (doc[4].length) {
       var tags = document.createElement('p');
       tags.className = 'tags-line';
@@ -263,18 +294,19 @@
     return li;
   }
 
-  // The snippet: the part of the record's text around the first matched word. The
+  // The snippet: the part of the record's text around the first matched word (or its
+  // start, when the words matched only the title or the tags). The
   // texts are in files of a few hundred records each, fetched for the results shown.
   var texts = {};
   function snippet(p, doc, terms) {
-    var n = doc[8];
+    var n = doc[7];
     if (!texts[n]) {
       texts[n] = fetch(root + 'search/text-' + n + '.json', { credentials: 'same-origin' })
         .then(function (response) { return response.ok ? response.json() : {}; })
         .catch(function () { return {}; });
     }
     texts[n].then(function (shard) {
-      var text = shard[doc[9] || doc[0]];
+      var text = shard[doc[8] || doc[0]];
       if (!text) {
         return;
       }
@@ -289,7 +321,7 @@
         }
       }
       if (found === null) {
-        return;
+        found = 0;
       }
       var start = Math.max(0, found - 90);
       if (start > 0) {
@@ -336,11 +368,15 @@
       if (!response.ok) {
         throw new Error('HTTP ' + response.status);
       }
-      return response.json();
+      return response.text();
     })
-    .then(function (json) {
+    .then(function (text) {
+      mark('lessons-index-fetched');
+      var json = JSON.parse(text);
+      mark('lessons-index-parsed');
       data = json;
       index = load(json);
+      mark('lessons-index-loaded');
       // For the tests and anyone scripting the page: the loaded index and its data.
       window.lessonsSearch = { index: index, data: data };
       status.textContent = '';
