@@ -41,7 +41,9 @@ def site(
         bool,
         typer.Option("--serve", help="Then serve it on 127.0.0.1 for a preview (Ctrl-C stops)."),
     ] = False,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of --serve.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", metavar="N", min=0, max=65535, help="Port of --serve.")
+    ] = 8000,
     *,
     filter_values: dict[str, Any],
 ) -> None:
