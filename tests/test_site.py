@@ -483,9 +483,10 @@ def test_filters_choose_what_goes_in(kb: KB) -> None:
     res = kb.run("site", "--tag", "apology")
     assert res.exit_code == 0, res.stderr
     assert sorted(p.name for p in (kb.root / "site/lesson").iterdir()) == ["2024-02-apology.html"]
-    nothing = kb.run("site", "--tag", "no-such-tag")
+    nothing = kb.run("site", "--tag", "no-such-tag", "-o", str(kb.root / "elsewhere"))
     assert nothing.exit_code == 1
     assert "nothing to publish" in nothing.stderr
+    assert not (kb.root / "elsewhere").exists()
 
 
 def test_no_public_record_builds_an_empty_site_and_says_why(kb: KB) -> None:

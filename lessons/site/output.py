@@ -44,6 +44,8 @@ class Output:
         self.files: set[str] = set()
         self.previous: set[str] = set()
         self._dirs: set[Path] = set()
+        # A new folder gets its manifest with the first file (see _mark).
+        self._unmarked = False
 
     def open(self) -> None:
         """Check the folder is ours (or new, or empty) and read the last manifest."""
@@ -62,13 +64,7 @@ class Output:
                     f"{folder} holds files that `lessons site` did not write",
                     hint="name an empty or new folder with -o DIR (nothing there is replaced)",
                 )
-            # Marked as ours before any page is written: a build interrupted halfway
-            # leaves a folder the next build recognises and finishes.
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise UsageError(f"cannot create {folder}: {exc.strerror}") from None
-            _replace(manifest, json.dumps({"generator": GENERATOR, "files": []}).encode())
+            self._unmarked = True
             return
         if manifest.is_file():
             try:
@@ -88,6 +84,8 @@ class Output:
         """Put ``data`` at ``rel`` unless the file already holds exactly that."""
         if not _relative(rel):
             raise ValueError(f"not a path inside the site: {rel!r}")
+        if self._unmarked:
+            self._mark()
         self.files.add(rel)
         path = self.folder / rel
         self.report.bytes += len(data)
@@ -109,6 +107,17 @@ class Output:
             _replace(path, data)
         self.report.written += 1
         self.report.written_paths.append(rel)
+
+    def _mark(self) -> None:
+        """Make the new folder and mark it as ours before any page is written: a build
+        interrupted halfway leaves a folder the next build recognises and finishes."""
+        self._unmarked = False
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create {self.folder}: {exc.strerror}") from None
+        manifest = json.dumps({"generator": GENERATOR, "files": []}).encode()
+        _replace(self.folder / MANIFEST, manifest)
 
     def close(self) -> WriteReport:
         """Remove the last build's files this one did not write; save the manifest."""
