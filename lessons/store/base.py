@@ -405,7 +405,7 @@ class Store:
         """How many records the index holds."""
         return int(self.one("SELECT count(*) FROM record")[0])
 
-    # --- cross-links and similarity (lessons/links.py) ---------------------------
+    # --- cross-links and similarity (lessons/links/) ---------------------------
 
     def file_digest(self, path: str) -> str | None:
         """The content hash the index holds for an entry file (edits refuse if it moved on)."""
