@@ -503,7 +503,7 @@ class Store:
             out.extend((r[0], r[1], r[2]) for r in rows)
         return sorted(out, key=lambda row: (row[1], row[2]))
 
-    # --- search (lessons/search.py builds the query syntax; engines run it) -------
+    # --- search (lessons/search/ builds the query syntax; engines run it) -------
 
     dialect = "fts5"  # the full-text query syntax lessons.search writes for this store
 
