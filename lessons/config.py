@@ -22,7 +22,16 @@ from lessons.model import (
 CONFIG_NAME = "lessons.yaml"
 ENTRIES_DIR = "entries"
 INDEX_DIR = ".lessons"
-CONFIG_KEYS = ("name", "stages", "fields", "tag_aliases", "synonyms", "index", "add_folder")
+CONFIG_KEYS = (
+    "name",
+    "stages",
+    "fields",
+    "tag_aliases",
+    "synonyms",
+    "index",
+    "add_folder",
+    "language",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class Config:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     index: str | None = None
     add_folder: str | None = None
+    # The records' language: stemming, stop words and spelling (lessons/search/language.py).
+    language: str = "english"
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -207,6 +218,20 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
     if add_folder and (Path(add_folder).is_absolute() or ".." in Path(add_folder).parts):
         raise fail("'add_folder' must be a folder inside entries/", "add_folder")
 
+    language = "english"
+    if data.get("language") is not None:
+        from lessons.search.language import LANGUAGES, language_name
+
+        if not isinstance(data["language"], str):
+            raise fail("'language' must be text", "language")
+        try:
+            language = language_name(data["language"])
+        except UsageError:
+            raise fail(
+                f"unknown language '{data['language']}': one of {', '.join(LANGUAGES)}",
+                "language",
+            ) from None
+
     from lessons.model import normalise_tag
 
     norm_aliases = {normalise_tag(k): normalise_tag(v) for k, v in aliases.items()}
@@ -219,8 +244,11 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         synonyms=synonyms,
         index=data.get("index"),
         add_folder=add_folder,
+        language=language,
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
+            # The language picks the full-text tokenizer: a change rebuilds the index.
+            | ({"language": language} if language != "english" else {})
         ),
     )
 
@@ -244,4 +272,6 @@ tag_aliases: {{}}
 # Words a search also looks for.
 synonyms: {{}}
 #   disk-full: [out of storage, no space left]
+# The language of the records: stemming, stop words, spelling (default english).
+# language: portuguese
 """

@@ -132,7 +132,9 @@ def build_brief(
         stems = {light_stem(w) for w in searched.split()}
 
         try:
-            found = search(store, searched, limit=POOL, synonyms=kb.config.synonyms)
+            found = search(
+                store, searched, limit=POOL, synonyms=kb.config.synonyms, mode="lexical"
+            )
         except NoMatchError:
             found = None
         if found and found.hits:

@@ -28,9 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lessons.errors import NoMatchError
+from lessons.errors import NoMatchError, UsageError
 from lessons.filters import Filters
-from lessons.search.lexical import rank
+from lessons.search.fuse import Fused, rrf
+from lessons.search.language import Language, get_language
+from lessons.search.lexical import Scored, rank
 from lessons.search.plan import DEFAULT_TUNING, Concept, Plan, Tuning, plan_query
 from lessons.search.query import (
     FIELDS,
@@ -56,6 +58,14 @@ from lessons.search.synonyms import Thesaurus, builtin_thesaurus, thesaurus_for
 # --- running -----------------------------------------------------------------------
 
 
+MODES = ("hybrid", "lexical", "semantic")
+# Records each ranking contributes to fusion.
+FUSION_DEPTH = 100
+# A search gives vectors to this many records without one itself (a static model
+# embeds them in milliseconds); more are left to `lessons index`, and the search says so.
+INLINE_EMBED = 256
+
+
 @dataclass
 class Hit:
     """One result."""
@@ -68,7 +78,9 @@ class Hit:
     tags: list[str]
     path: str
     snippet: list[tuple[str, bool]]  # (text, highlighted)
-    partial: bool = False  # matches only some of the words
+    partial: bool = False  # does not hold every word as typed
+    match: str = "all"  # all (every word as typed), some (words, synonyms), meaning (vectors)
+    explain: dict[str, Any] | None = None  # what each ranking gave it (--explain)
 
     def snippet_text(self, mark: str = "**") -> str:
         """The snippet with highlighted words between ``mark``s."""
@@ -76,7 +88,7 @@ class Hit:
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of SPEC §4."""
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "kind": self.kind,
@@ -86,7 +98,11 @@ class Hit:
             "tags": self.tags,
             "path": self.path,
             "partial": self.partial,
+            "match": self.match,
         }
+        if self.explain is not None:
+            out["explain"] = self.explain
+        return out
 
 
 @dataclass
@@ -94,13 +110,23 @@ class SearchResult:
     """What a search found."""
 
     query: str
-    total: int  # records matching all the words, plus those matching some
-    matched_all: int  # records matching every word
+    total: int  # records found: matching some word, or close in meaning
+    matched_all: int  # records holding every word as typed
     hits: list[Hit]
     corrected: dict[str, str]
     showing: str | None  # the query as searched, when words were corrected
     unknown: list[str]
     truncated: bool = False
+    mode: str = "hybrid"  # how it was ranked: hybrid, lexical or semantic
+    with_vectors: int | None = None  # records that have a vector, when meaning was used
+    records: int | None = None  # records in the index, when meaning was used
+
+    @property
+    def vectors_missing(self) -> int:
+        """Records that meaning could not be matched in (no vector yet)."""
+        if self.with_vectors is None or self.records is None:
+            return 0
+        return max(0, self.records - self.with_vectors)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document of ``search --json``."""
@@ -108,11 +134,14 @@ class SearchResult:
             "query": self.query,
             "total": self.total,
             "matched_all": self.matched_all,
+            "mode": self.mode,
             "results": [h.as_json() for h in self.hits],
         }
         if self.corrected:
             out["corrected"] = self.corrected
             out["showing"] = self.showing
+        if self.vectors_missing:
+            out["without_vectors"] = self.vectors_missing
         return out
 
 
@@ -125,47 +154,130 @@ def search(
     exact: bool = False,
     synonyms: Mapping[str, Sequence[str]] | None = None,
     tuning: Tuning = DEFAULT_TUNING,
+    mode: str = "hybrid",
+    language: str = "english",
+    explain: bool = False,
 ) -> SearchResult:
-    """Ranked records for a query (SPEC §5); raises ``NoMatchError`` with a hint when none."""
+    """Ranked records for a query (SPEC §5); raises ``NoMatchError`` with a hint when none.
+
+    ``mode``: ``lexical`` (words), ``semantic`` (meaning) or ``hybrid`` (both, fused)."""
+    if mode not in MODES:
+        raise UsageError(f"unknown search mode '{mode}'", hint="one of " + ", ".join(MODES))
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
     filters = filters or Filters()
-    plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning)
-    ranked, total, n_all = rank(store, plan, filters, tuning, limit)
+    lang = get_language(language)
+    plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
+    depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
+    lexical, total, n_literal = rank(store, plan, filters, tuning, depth)
+    tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
+    near = None
+    if _wants_meaning(plan, mode, n_literal, limit):
+        near = _meaning(store, plan, filters, depth)
     showing = _showing(text, plan.corrected) if plan.corrected else None
-    if not ranked:
+    by_lexical = {h.pk: h for h in lexical}
+    if mode == "semantic":
+        fused = rrf([], near.ranked if near else [], tiered=False, floor=near.floor if near else 1)
+    else:
+        fused = rrf(
+            [(h.pk, h.score, h.tier) for h in lexical],
+            near.ranked if near else [],
+            tiered=tiered,
+            floor=near.floor if near else 1.0,
+        )
+    if not fused:
         raise NoMatchError(
             f"nothing matches '{_short(showing or text)}'"
             + (f" with {filters.describe()}" if not filters.is_empty() else ""),
             hint=_no_match_hint(store, plan, filters, exact, synonyms, tuning, text),
         )
-    top = ranked[:limit]
-    rows = store.search_rows([pk for pk, _, _ in top])
-    snippets = store.search_snippets(plan.highlight(store), [pk for pk, _, _ in top])
+    top = fused[:limit]
+    pks = [f.pk for f in top]
+    rows = store.search_rows(pks)
+    literal = [pk for pk in pks if pk in by_lexical and by_lexical[pk].literal]
+    others = [pk for pk in pks if pk not in set(literal)]
+    # Highlights mark what matched: the words as typed where the record holds them all.
+    snippets = store.search_snippets(plan.highlight(store, literal=True), literal)
+    snippets.update(store.search_snippets(plan.highlight(store), others))
+    found = {f.pk for f in fused}
     hits = []
-    for pk, score, full in top:
-        row = rows[pk]
+    for f in top:
+        row = rows[f.pk]
+        lex = by_lexical.get(f.pk)
+        match = "all" if lex and lex.literal else "some" if lex else "meaning"
+        use_lexical_score = near is None and mode != "semantic"
         hits.append(
             Hit(
                 id=row["id"],
                 title=row["title"],
                 kind=row["kind"],
                 date=row["date"],
-                score=score,
+                score=(lex.score if lex and use_lexical_score else f.score),
                 tags=row["tags"],
                 path=row["path"],
-                snippet=_best_snippet(snippets.get(pk, []), row),
-                partial=not full,
+                snippet=_best_snippet(snippets.get(f.pk, []), row),
+                partial=match != "all",
+                match=match,
+                explain=_explain(f, lex) if explain else None,
             )
         )
     return SearchResult(
         query=text,
-        total=total,
-        matched_all=n_all,
+        total=max(total, len(found)),
+        matched_all=n_literal,
         hits=hits,
         corrected=plan.corrected,
         showing=showing,
         unknown=plan.unknown,
         truncated=plan.truncated,
+        mode=mode if near is not None or mode == "lexical" else "lexical",
+        with_vectors=near.with_vectors if near else None,
+        records=near.records if near else None,
     )
+
+
+def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
+    """Whether the vectors (and numpy, and the model) are needed at all."""
+    if mode == "lexical":
+        return False
+    if mode == "semantic":
+        return True
+    if all(c.strict for c in plan.concepts):
+        return False  # phrases, prefixes and fields ask for the words themselves
+    # One word that fills the page with records holding it: the page is those records
+    # in BM25 order, and meaning would only reorder them.
+    return not (len(plan.concepts) == 1 and n_literal >= limit)
+
+
+def _meaning(store: Any, plan: Plan, filters: Filters, depth: int) -> Any:
+    """The semantic ranking of the query's words (corrections in), filters and
+    exclusions applied; None when the index has no vectors at all."""
+    from lessons.search.semantic import nearest, update_vectors
+
+    with_vec, records = store.vector_counts()
+    if 0 < records - with_vec <= INLINE_EMBED:
+        update_vectors(store)
+    words = plan.meaning
+    if not words:
+        return None
+    allowed = None if filters.is_empty() else store.record_pks(filters)
+    if plan.excluded:
+        gone = set(store.fts_scores(match_expr(store, plan.excluded), (1.0,) * 8))
+        base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
+        allowed = {pk for pk in base if pk not in gone}
+    near = nearest(store, words, allowed, depth)
+    return near if near.with_vectors else None
+
+
+def _explain(f: Fused, lex: Scored | None) -> dict[str, Any]:
+    return {
+        "tier": f.tier,
+        "fused": round(f.score, 6),
+        "lexical_rank": f.lexical_rank,
+        "lexical_score": round(lex.score, 4) if lex else None,
+        "semantic_rank": f.semantic_rank,
+        "cosine": round(f.semantic_score, 4) if f.semantic_score is not None else None,
+    }
 
 
 def _no_match_hint(
@@ -205,6 +317,7 @@ __all__ = [
     "Alt",
     "Concept",
     "Hit",
+    "Language",
     "Plan",
     "SearchResult",
     "Term",

@@ -9,6 +9,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lessons.filters import Filters
@@ -17,18 +18,37 @@ from lessons.search.query import _WORD, STOPWORDS, Alt, match_expr, near_expr
 from lessons.search.spelling import light_stem
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A record the lexical ranking found."""
+
+    pk: int
+    score: float
+    full: bool  # every concept is satisfied (through corrections and synonyms too)
+    literal: bool  # every word as typed is in the record (any inflection or variant)
+
+    @property
+    def tier(self) -> int:
+        """0: every typed word; 1: every concept, some through a synonym or correction;
+        2: some of them."""
+        return 0 if self.literal else 1 if self.full else 2
+
+
 def rank(
     store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING, depth: int = 10
-) -> tuple[list[tuple[int, float, bool]], int, int]:
-    """The best ``depth`` records as (pk, score, matches every concept), best first;
-    how many records match at all; how many match every concept."""
-    if len(plan.concepts) == 1 and not plan.excluded:
-        # One word (the commonest search): the engine ranks and counts on its own.
-        groups = [(match_expr(store, alts), w) for w, alts in plan.concepts[0].groups(tuning)]
-        fast = store.fts_top(groups, tuning.weights, depth, filters)
+) -> tuple[list[Scored], int, int]:
+    """The best ``depth`` records, best first; how many records match at all; how many
+    hold every word as typed.
+
+    In queries of at most ``tuning.tier_max_words`` words, records holding every typed
+    word come first, then those satisfying every word through a synonym or correction,
+    then the rest (each group by score)."""
+    n = len(plan.concepts)
+    tiered = tuning.all_first and n <= tuning.tier_max_words
+    if n == 1 and not plan.excluded:
+        fast = _one_concept(store, plan, filters, tuning, depth, tiered)
         if fast is not None:
-            top, total = fast
-            return [(pk, s, True) for pk, s in top], total, total
+            return fast
     allowed = None if filters.is_empty() else store.record_pks(filters)
 
     def scores(expr: str) -> dict[int, float]:
@@ -39,14 +59,20 @@ def rank(
 
     totals: dict[int, float] = {}
     satisfied: Counter[int] = Counter()
+    literal: Counter[int] = Counter()
     for c in plan.concepts:
         best: dict[int, float] = {}
-        for weight, alts in c.groups(tuning):
+        as_typed: set[int] = set()
+        for weight, alts, lit in c.groups(tuning):
             for pk, s in scores(match_expr(store, alts)).items():
                 best[pk] = max(best.get(pk, 0.0), weight * s)
+                if lit:
+                    as_typed.add(pk)
         for pk, s in best.items():
             totals[pk] = totals.get(pk, 0.0) + s
             satisfied[pk] += 1
+        for pk in as_typed:
+            literal[pk] += 1
     if tuning.proximity_weight:
         # Query words that stand close together in a record (NEAR) add to its score.
         primaries = [c.primary for c in plan.concepts]
@@ -59,53 +85,79 @@ def rank(
     if plan.excluded:
         for pk in scores(match_expr(store, plan.excluded)):
             totals.pop(pk, None)
-    n = len(plan.concepts)
     full = {pk for pk in totals if satisfied[pk] >= n}
-    tiered = tuning.all_first and n <= tuning.tier_max_words
+    as_typed_all = {pk for pk in full if literal[pk] >= n}
 
-    def best_of(items: Mapping[int, float], k: int) -> list[tuple[int, float, bool]]:
-        top = heapq.nsmallest(
-            k, items.items(), key=lambda x: (tiered and x[0] not in full, -x[1], x[0])
-        )
-        return [(pk, s, pk in full) for pk, s in top]
+    def best_of(items: Mapping[int, float], k: int) -> list[Scored]:
+        found = [Scored(pk, s, pk in full, pk in as_typed_all) for pk, s in items.items()]
+        return heapq.nsmallest(k, found, key=lambda x: ((x.tier if tiered else 0), -x.score, x.pk))
 
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
     if not extra:
-        return first[:depth], len(totals), len(full)
+        return first[:depth], len(totals), len(as_typed_all)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(match_expr(store, extra))
     top_own = max(totals.values()) or 1.0
     top_prf = max(prf.values(), default=0.0) or 1.0
     kept = first[: tuning.feedback_keep]
-    kept_pks = {pk for pk, _, _ in kept}
+    kept_pks = {h.pk for h in kept}
     mixed = {
         pk: s / top_own + tuning.feedback_weight * prf.get(pk, 0.0) / top_prf
         for pk, s in totals.items()
         if pk not in kept_pks
     }
     rest = best_of(mixed, max(0, depth - len(kept)))
-    floor = max((s for _, s, _ in rest), default=0.0)
+    floor = max((h.score for h in rest), default=0.0)
     head = [
-        (pk, max(s / top_own, floor + 0.01 * (len(kept) - k)), f)
-        for k, (pk, s, f) in enumerate(kept)
+        replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
+        for k, h in enumerate(kept)
     ]
-    return (head + rest)[:depth], len(totals), len(full)
+    return (head + rest)[:depth], len(totals), len(as_typed_all)
 
 
-def _feedback(
-    store: Any, plan: Plan, top: Sequence[tuple[int, float, bool]], tuning: Tuning
-) -> list[Alt]:
+def _one_concept(
+    store: Any, plan: Plan, filters: Filters, tuning: Tuning, depth: int, tiered: bool
+) -> tuple[list[Scored], int, int] | None:
+    """One word (the commonest search): the engine ranks and counts on its own; the
+    records holding the word as typed first, then those found through its synonyms or
+    corrections. None where the store has no such fast path."""
+    groups = plan.concepts[0].groups(tuning)
+    as_typed = [(match_expr(store, alts), w) for w, alts, lit in groups if lit]
+    every = [(match_expr(store, alts), w) for w, alts, _ in groups]
+    first = store.fts_top(as_typed, tuning.weights, depth, filters) if as_typed else ([], 0)
+    if first is None:
+        return None
+    top, n_typed = first
+    out = [Scored(pk, s, True, True) for pk, s in top]
+    total = n_typed
+    if len(every) > len(as_typed):
+        more = store.fts_top(every, tuning.weights, depth + len(out), filters)
+        if more is None:
+            return None
+        top_all, total = more
+        if not tiered:
+            seen = {pk for pk, _ in top}
+            out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
+            out.sort(key=lambda h: (-h.score, h.pk))
+        elif len(out) < depth:
+            seen = {h.pk for h in out}
+            out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
+    return out[:depth], total, n_typed
+
+
+def _feedback(store: Any, plan: Plan, top: Sequence[Scored], tuning: Tuning) -> list[Alt]:
     """Pseudo-relevance feedback: words typical of the best first-pass records."""
-    texts = store.search_texts([pk for pk, _, _ in top])
+    texts = store.search_texts([h.pk for h in top])
     if not texts:
         return []
-    best = top[0][1] or 1.0
+    best = top[0].score or 1.0
     weight: dict[str, float] = {}
     seen_in: Counter[str] = Counter()
-    for pk, score, _ in top:
+    for h in top:
+        pk, score = h.pk, h.score
         words = [w for w in _WORD.findall(texts.get(pk, "").lower()) if _feedback_word(w)]
         if not words:
             continue
@@ -115,7 +167,10 @@ def _feedback(
             weight[word] = weight.get(word, 0.0) + share * k / len(words)
             seen_in[word] += 1
     asked = {
-        light_stem(w) for c in plan.concepts for a in (*c.alts, *c.shared, *c.syns) for w in a[0]
+        light_stem(w)
+        for c in plan.concepts
+        for a in (*c.alts, *c.shared, *c.fixes, *c.syns)
+        for w in a[0]
     }
     candidates = [
         w

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lessons.errors import UsageError
+from lessons.search.language import Language, get_language
 from lessons.search.query import (
     MAX_TERMS,
-    STOPWORDS,
     Alt,
     Term,
     match_expr,
@@ -49,9 +49,16 @@ DEFAULT_TUNING = Tuning()
 # --- planning ----------------------------------------------------------------------
 
 
+# (weight, alternatives, literal): a record's score for a concept is its best weighted
+# group; ``literal`` groups are the word as typed (any inflection, spelling variant or
+# hyphen form), the others reach it through a correction or a synonym.
+Group = tuple[float, list[Alt], bool]
+
+
 @dataclass
 class Concept:
-    """Something the query asks for: satisfied by any of ``alts`` (or, weaker, ``syns``)."""
+    """Something the query asks for: satisfied by any of ``alts`` (the word as typed and
+    its variants), ``fixes`` (corrections of a word in no record) or, weaker, ``syns``."""
 
     label: str
     alts: list[Alt]
@@ -59,14 +66,21 @@ class Concept:
     # Compounds shared with the next or previous word (file + server -> fileserver):
     # each of the two concepts counts them at half weight, so together once.
     shared: list[Alt] = field(default_factory=list)
+    fixes: list[Alt] = field(default_factory=list)
     primary: str | None = None  # the word, for proximity pairs
     syn_share: float = 1.0  # less than 1 when a synonym phrase covers several words
+    strict: bool = False  # a phrase, prefix or field:word: matched as written only
 
-    def groups(self, tuning: Tuning) -> list[tuple[float, list[Alt]]]:
-        """(weight, alternatives) to score; a record's score is the best weighted group."""
+    def groups(self, tuning: Tuning) -> list[Group]:
+        """(weight, alternatives, literal) to score."""
         syn = tuning.synonym_weight * self.syn_share
-        out = [(1.0, self.alts), (0.5, self.shared), (syn, self.syns)]
-        return [(w, alts) for w, alts in out if alts and w > 0]
+        out = [
+            (1.0, self.alts, True),
+            (1.0, self.fixes, False),
+            (0.5, self.shared, True),
+            (syn, self.syns, False),
+        ]
+        return [(w, alts, lit) for w, alts, lit in out if alts and w > 0]
 
 
 @dataclass
@@ -78,10 +92,15 @@ class Plan:
     corrected: dict[str, str]  # word as typed -> replacement(s) shown to the user
     unknown: list[str]  # words in no record and not corrected
     truncated: bool = False
+    meaning: str = ""  # the words searched, corrections in: what semantic matching embeds
 
-    def highlight(self, store: Any) -> str:
-        """Everything worth highlighting in snippets."""
-        alts = [a for c in self.concepts for a in (*c.alts, *c.shared, *c.syns)]
+    def highlight(self, store: Any, literal: bool = False) -> str:
+        """What to highlight in snippets: the words as typed (``literal``), or everything
+        a record may have been matched by."""
+        if literal:
+            alts = [a for c in self.concepts for a in (*c.alts, *c.shared)]
+        else:
+            alts = [a for c in self.concepts for a in (*c.alts, *c.shared, *c.fixes, *c.syns)]
         return match_expr(store, alts)
 
 
@@ -92,8 +111,10 @@ def plan_query(
     exact: bool = False,
     synonyms: Mapping[str, Sequence[str]] | None = None,
     tuning: Tuning = DEFAULT_TUNING,
+    language: Language | None = None,
 ) -> Plan:
     """Turn user text into concepts, with variants, corrections and synonyms."""
+    language = language or get_language()
     terms = parse_query(text)
     positive = [t for t in terms if not t.negated]
     if not positive:
@@ -109,9 +130,13 @@ def plan_query(
 
     # Stop words are not required, but stay in the stream: "ran out of storage"
     # matches the synonym entry "out of storage".
-    content = [i for i, t in enumerate(plain) if not _is_stop(t)]
+    content = [i for i, t in enumerate(plain) if not _is_stop(t, language)]
     if not content and not strict:
-        content = list(range(len(plain)))  # only stop words: take them as asked
+        # Every record holds "the" and "of": listing them all would answer nothing.
+        raise UsageError(
+            f"only common words in '{text.strip()[:80]}': they are not searched on their own",
+            hint='add a word that says what you are looking for, or quote a phrase: "the and of"',
+        )
     truncated = len(content) + len(strict) > MAX_TERMS
     content = content[: max(0, MAX_TERMS - len(strict))]
     strict = strict[:MAX_TERMS]
@@ -147,7 +172,7 @@ def plan_query(
     for i in content:
         # Words the thesaurus knows are real words, not typos: never "corrected".
         fix = not exact and i not in word_syns
-        c = _concept(store, plain[i], df, fix, tuning, corrected, unknown)
+        c = _concept(store, plain[i], df, fix, tuning, corrected, unknown, language)
         others = word_syns.get(i, [])
         if not others and c.primary and c.primary in corrected.values():
             others = th.others((light_stem(c.primary),))
@@ -162,12 +187,23 @@ def plan_query(
                     concepts[b].shared.append(((joined,), False, None))
     out = [concepts[i] for i in sorted(concepts)]
     for t in strict:
-        out.append(Concept(t.raw or " ".join(t.words), [(t.words, t.prefix, t.column)]))
+        out.append(
+            Concept(t.raw or " ".join(t.words), [(t.words, t.prefix, t.column)], strict=True)
+        )
     for c in out:
         c.alts = list(dict.fromkeys(c.alts))
         c.shared = [s for s in dict.fromkeys(c.shared) if s not in c.alts]
-        c.syns = [s for s in dict.fromkeys(c.syns) if s not in c.alts and s not in c.shared]
-    return Plan(out, excluded, corrected, unknown, truncated)
+        c.fixes = [s for s in dict.fromkeys(c.fixes) if s not in c.alts]
+        c.syns = [
+            s
+            for s in dict.fromkeys(c.syns)
+            if s not in c.alts and s not in c.shared and s not in c.fixes
+        ]
+    # Meaning is matched on the words that mean something: a word in no record that
+    # is no word of the language either (zqxwv, an uncorrected typo) is left out.
+    noise = {w for w in unknown if not language.is_word(w)}
+    meaning = " ".join(corrected.get(w, w) for t in positive for w in t.words if w not in noise)
+    return Plan(out, excluded, corrected, unknown, truncated, meaning)
 
 
 def _synonym_spans(
@@ -197,8 +233,8 @@ def _synonym_spans(
     return spans, singles
 
 
-def _is_stop(t: Term) -> bool:
-    return all(w in STOPWORDS for w in t.words)
+def _is_stop(t: Term, language: Language) -> bool:
+    return all(w in language.stopwords for w in t.words)
 
 
 # Short second halves worth splitting off: log in, set up, back up, cut off.
@@ -235,6 +271,7 @@ def _concept(
     tuning: Tuning,
     corrected: dict[str, str],
     unknown: list[str],
+    language: Language,
 ) -> Concept:
     if len(t.words) > 1:
         # A compound as typed (fail-over, load-balancer): the phrase, or the words joined.
@@ -257,11 +294,14 @@ def _concept(
         # Not as written, but perhaps in another form: stemming finds "expression"
         # in a record that only says "expressions".
         known = store.fts_exists(match_expr(store, [((word,), False, None)]))
-    if not known and word.isalpha() and fix and tuning.fuzzy:
+    # A word of the language is never "corrected" into another word (quarrel is not
+    # quarterly): it is in no record, and the search says so. A correction is searched
+    # beside the word as typed, so it can only add results.
+    if not known and word.isalpha() and fix and tuning.fuzzy and not language.is_word(word):
         fixes = correct_word(store, word)
         if fixes:
             corrected[word] = fixes[0]
-            return Concept(word, [((f,), False, None) for f in fixes], primary=fixes[0])
+            return Concept(word, alts, fixes=[((f,), False, None) for f in fixes], primary=fixes[0])
     if not known:
         unknown.append(word)
     return Concept(word, alts, primary=word)

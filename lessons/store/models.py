@@ -7,7 +7,7 @@ for why); ``tests/test_store.py`` checks that its column lists match these model
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -107,6 +107,26 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(Text, primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class VectorRow(SQLModel, table=True):
+    """An embedding of a record's text, keyed by the hash of the model and the text: an
+    unchanged text is never embedded twice, and a new model version embeds anew."""
+
+    __tablename__ = "vector"
+
+    digest: str = Field(sa_column=Column(Text, primary_key=True))
+    # float16 components, little-endian (lessons/search/semantic.py reads them).
+    vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RecordVectorRow(SQLModel, table=True):
+    """Which vector holds a record's current text (records not listed have none yet)."""
+
+    __tablename__ = "record_vector"
+
+    pk: int = Field(primary_key=True)
+    digest: str = Field(sa_column=Column(Text, nullable=False))
 
 
 def create_tables(url: str) -> None:
