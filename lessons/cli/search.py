@@ -203,7 +203,7 @@ def _notes(result: SearchResult) -> None:
             " `lessons index` gives the others vectors"
         )
     shown = len(result.hits)
-    partial = sum(1 for h in result.hits if h.partial)
+    partial = sum(1 for h in result.hits if h.match != "all")
     if shown < result.total or partial:
         counts = f"{shown} of {result.total} shown"
         counts += f"; {result.matched_all} match every word"

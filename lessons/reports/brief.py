@@ -132,9 +132,7 @@ def build_brief(
         stems = {light_stem(w) for w in searched.split()}
 
         try:
-            found = search(
-                store, searched, limit=POOL, synonyms=kb.config.synonyms, mode="lexical"
-            )
+            found = search(store, searched, limit=POOL, synonyms=kb.config.synonyms, mode="lexical")
         except NoMatchError:
             found = None
         if found and found.hits:

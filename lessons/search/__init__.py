@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lessons.errors import NoMatchError, UsageError
 from lessons.filters import Filters
-from lessons.search.fuse import Fused, rrf
+from lessons.search.fuse import Fused, rrf, zsum
 from lessons.search.language import Language, get_language
-from lessons.search.lexical import Scored, rank
+from lessons.search.lexical import Ranking, Scored, rank
 from lessons.search.plan import DEFAULT_TUNING, Concept, Plan, Tuning, plan_query
 from lessons.search.query import (
     FIELDS,
@@ -54,6 +54,9 @@ from lessons.search.query import (
 from lessons.search.snippets import HL_END, HL_START, _best_snippet, _short, _showing, parse_snippet
 from lessons.search.spelling import correct_word, light_stem, spelling_variants
 from lessons.search.synonyms import Thesaurus, builtin_thesaurus, thesaurus_for
+
+if TYPE_CHECKING:
+    from lessons.search.semantic import Nearest
 
 # --- running -----------------------------------------------------------------------
 
@@ -78,8 +81,10 @@ class Hit:
     tags: list[str]
     path: str
     snippet: list[tuple[str, bool]]  # (text, highlighted)
-    partial: bool = False  # does not hold every word as typed
-    match: str = "all"  # all (every word as typed), some (words, synonyms), meaning (vectors)
+    partial: bool = False  # lacks some word, even through variants, synonyms, corrections
+    # all: every word as typed; similar: every word, some through a spelling variant,
+    # synonym or correction; some: only some words; meaning: by its vector alone
+    match: str = "all"
     explain: dict[str, Any] | None = None  # what each ranking gave it (--explain)
 
     def snippet_text(self, mark: str = "**") -> str:
@@ -169,22 +174,14 @@ def search(
     lang = get_language(language)
     plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
     depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
-    lexical, total, n_literal = rank(store, plan, filters, tuning, depth)
+    lexical = rank(store, plan, filters, tuning, depth)
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
-    if _wants_meaning(plan, mode, n_literal, limit):
-        near = _meaning(store, plan, filters, depth)
+    if _wants_meaning(plan, mode, lexical.literal, limit):
+        near = _meaning(store, plan, filters, depth, [h.pk for h in lexical.hits])
     showing = _showing(text, plan.corrected) if plan.corrected else None
-    by_lexical = {h.pk: h for h in lexical}
-    if mode == "semantic":
-        fused = rrf([], near.ranked if near else [], tiered=False, floor=near.floor if near else 1)
-    else:
-        fused = rrf(
-            [(h.pk, h.score, h.tier) for h in lexical],
-            near.ranked if near else [],
-            tiered=tiered,
-            floor=near.floor if near else 1.0,
-        )
+    by_lexical = {h.pk: h for h in lexical.hits}
+    fused = _fuse(lexical, near, mode, tiered, tuning)
     if not fused:
         raise NoMatchError(
             f"nothing matches '{_short(showing or text)}'"
@@ -204,7 +201,15 @@ def search(
     for f in top:
         row = rows[f.pk]
         lex = by_lexical.get(f.pk)
-        match = "all" if lex and lex.literal else "some" if lex else "meaning"
+        match = (
+            "meaning"
+            if lex is None
+            else "all"
+            if lex.literal
+            else "similar"
+            if lex.full
+            else "some"
+        )
         use_lexical_score = near is None and mode != "semantic"
         hits.append(
             Hit(
@@ -216,15 +221,15 @@ def search(
                 tags=row["tags"],
                 path=row["path"],
                 snippet=_best_snippet(snippets.get(f.pk, []), row),
-                partial=match != "all",
+                partial=match in ("some", "meaning"),
                 match=match,
                 explain=_explain(f, lex) if explain else None,
             )
         )
     return SearchResult(
         query=text,
-        total=max(total, len(found)),
-        matched_all=n_literal,
+        total=max(lexical.total, len(found)),
+        matched_all=lexical.literal,
         hits=hits,
         corrected=plan.corrected,
         showing=showing,
@@ -249,9 +254,34 @@ def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
     return not (len(plan.concepts) == 1 and n_literal >= limit)
 
 
-def _meaning(store: Any, plan: Plan, filters: Filters, depth: int) -> Any:
+def _fuse(
+    lexical: Ranking, near: Nearest | None, mode: str, tiered: bool, tuning: Tuning
+) -> list[Fused]:
+    """The records in their final order (fuse.py says how)."""
+    lex = [] if mode == "semantic" else [(h.pk, h.score, h.tier) for h in lexical.hits]
+    if near is None:
+        return rrf(lex, [], tiered=tiered)  # the lexical order, as it is
+    if mode == "semantic":
+        return rrf([], near.ranked, tiered=False)
+    if tuning.fusion == "rrf":
+        return rrf(lex, near.ranked, tiered=tiered, semantic_z=near.z)
+    cosines = near.cosines or {}
+    return zsum(
+        lex,
+        near.ranked,
+        lexical_z=lexical.z,
+        semantic_z=near.z,
+        cosine_of=cosines.get,
+        tiered=tiered,
+    )
+
+
+def _meaning(
+    store: Any, plan: Plan, filters: Filters, depth: int, also: Sequence[int]
+) -> Nearest | None:
     """The semantic ranking of the query's words (corrections in), filters and
-    exclusions applied; None when the index has no vectors at all."""
+    exclusions applied, with the cosines of the records ``also`` names; None when the
+    index has no vectors at all."""
     from lessons.search.semantic import nearest, update_vectors
 
     with_vec, records = store.vector_counts()
@@ -265,7 +295,7 @@ def _meaning(store: Any, plan: Plan, filters: Filters, depth: int) -> Any:
         gone = set(store.fts_scores(match_expr(store, plan.excluded), (1.0,) * 8))
         base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
         allowed = {pk for pk in base if pk not in gone}
-    near = nearest(store, words, allowed, depth)
+    near = nearest(store, words, allowed, depth, also=also)
     return near if near.with_vectors else None
 
 
@@ -292,7 +322,7 @@ def _no_match_hint(
     if store.count() == 0:
         return "the knowledge base is empty; add a record with `lessons add`"
     if not filters.is_empty():
-        _, total, _ = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0))
+        total = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0)).total
         if total:
             return f"{total} records match without {filters.describe()}; loosen the filters"
     if plan.unknown:

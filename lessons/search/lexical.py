@@ -8,7 +8,7 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +34,35 @@ class Scored:
         return 0 if self.literal else 1 if self.full else 2
 
 
+@dataclass
+class Ranking:
+    """The lexical ranking of a query."""
+
+    hits: list[Scored]  # the best records, best first
+    total: int  # records matching at all
+    literal: int  # records holding every word as typed
+    # Mean and standard deviation of the scores over every record of the index (those
+    # matching nothing score 0): the scale fusion measures a score on.
+    mean: float = 0.0
+    std: float = 0.0
+
+    def z(self, score: float) -> float:
+        """How many standard deviations a score stands above the mean."""
+        return (score - self.mean) / self.std if self.std > 0 else 0.0
+
+
+def _stats(scores: Iterable[float], n: int) -> tuple[float, float]:
+    values = list(scores)
+    n = max(n, len(values), 1)
+    mean = sum(values) / n
+    var = sum(v * v for v in values) / n - mean * mean
+    return mean, math.sqrt(max(var, 0.0))
+
+
 def rank(
     store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING, depth: int = 10
-) -> tuple[list[Scored], int, int]:
-    """The best ``depth`` records, best first; how many records match at all; how many
-    hold every word as typed.
+) -> Ranking:
+    """The best ``depth`` records (best first), with counts and score statistics.
 
     In queries of at most ``tuning.tier_max_words`` words, records holding every typed
     word come first, then those satisfying every word through a synonym or correction,
@@ -95,8 +119,10 @@ def rank(
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
+    records = store.count()
     if not extra:
-        return first[:depth], len(totals), len(as_typed_all)
+        mean, std = _stats(totals.values(), records)
+        return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(match_expr(store, extra))
@@ -115,12 +141,13 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
-    return (head + rest)[:depth], len(totals), len(as_typed_all)
+    mean, std = _stats([*mixed.values(), *(h.score for h in head)], records)
+    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), mean, std)
 
 
 def _one_concept(
     store: Any, plan: Plan, filters: Filters, tuning: Tuning, depth: int, tiered: bool
-) -> tuple[list[Scored], int, int] | None:
+) -> Ranking | None:
     """One word (the commonest search): the engine ranks and counts on its own; the
     records holding the word as typed first, then those found through its synonyms or
     corrections. None where the store has no such fast path."""
@@ -145,7 +172,10 @@ def _one_concept(
         elif len(out) < depth:
             seen = {h.pk for h in out}
             out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
-    return out[:depth], total, n_typed
+    # The scores beyond the first ``depth`` are not read: the statistics are of the best
+    # (the mean and spread a record of the page is measured against).
+    mean, std = _stats((h.score for h in out), store.count())
+    return Ranking(out[:depth], total, n_typed, mean, std)
 
 
 def _feedback(store: Any, plan: Plan, top: Sequence[Scored], tuning: Tuning) -> list[Alt]:
@@ -166,12 +196,7 @@ def _feedback(store: Any, plan: Plan, top: Sequence[Scored], tuning: Tuning) -> 
         for word, k in counts.items():
             weight[word] = weight.get(word, 0.0) + share * k / len(words)
             seen_in[word] += 1
-    asked = {
-        light_stem(w)
-        for c in plan.concepts
-        for a in (*c.alts, *c.shared, *c.fixes, *c.syns)
-        for w in a[0]
-    }
+    asked = {light_stem(w) for c in plan.concepts for a in c.everything() for w in a[0]}
     candidates = [
         w
         for w in sorted(weight, key=lambda x: (-weight[x], x))[:80]

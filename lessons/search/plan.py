@@ -41,6 +41,7 @@ class Tuning:
     all_first: bool = True  # records matching every word rank first...
     tier_max_words: int = 4  # ...in queries of at most this many words (see README)
     feedback_keep: int = 5  # feedback leaves the first pass's best few in place
+    fusion: str = "zscore"  # how hybrid search fuses the rankings: zscore or rrf (fuse.py)
 
 
 DEFAULT_TUNING = Tuning()
@@ -50,19 +51,21 @@ DEFAULT_TUNING = Tuning()
 
 
 # (weight, alternatives, literal): a record's score for a concept is its best weighted
-# group; ``literal`` groups are the word as typed (any inflection, spelling variant or
-# hyphen form), the others reach it through a correction or a synonym.
+# group; the ``literal`` group is the word as typed (any inflection: the index stems),
+# the others reach it through a spelling or hyphen variant, a correction or a synonym.
 Group = tuple[float, list[Alt], bool]
 
 
 @dataclass
 class Concept:
-    """Something the query asks for: satisfied by any of ``alts`` (the word as typed and
-    its variants), ``fixes`` (corrections of a word in no record) or, weaker, ``syns``."""
+    """Something the query asks for: satisfied by ``alts`` (the word as typed), its
+    ``variants`` (British/American spellings, hyphen and space forms), ``fixes``
+    (corrections of a word in no record) or, weaker, ``syns``."""
 
     label: str
     alts: list[Alt]
     syns: list[Alt] = field(default_factory=list)
+    variants: list[Alt] = field(default_factory=list)
     # Compounds shared with the next or previous word (file + server -> fileserver):
     # each of the two concepts counts them at half weight, so together once.
     shared: list[Alt] = field(default_factory=list)
@@ -71,13 +74,18 @@ class Concept:
     syn_share: float = 1.0  # less than 1 when a synonym phrase covers several words
     strict: bool = False  # a phrase, prefix or field:word: matched as written only
 
+    def everything(self) -> list[Alt]:
+        """Every alternative that satisfies the concept."""
+        return [*self.alts, *self.variants, *self.shared, *self.fixes, *self.syns]
+
     def groups(self, tuning: Tuning) -> list[Group]:
         """(weight, alternatives, literal) to score."""
         syn = tuning.synonym_weight * self.syn_share
         out = [
             (1.0, self.alts, True),
+            (1.0, self.variants, False),
             (1.0, self.fixes, False),
-            (0.5, self.shared, True),
+            (0.5, self.shared, False),
             (syn, self.syns, False),
         ]
         return [(w, alts, lit) for w, alts, lit in out if alts and w > 0]
@@ -98,9 +106,9 @@ class Plan:
         """What to highlight in snippets: the words as typed (``literal``), or everything
         a record may have been matched by."""
         if literal:
-            alts = [a for c in self.concepts for a in (*c.alts, *c.shared)]
+            alts = [a for c in self.concepts for a in c.alts]
         else:
-            alts = [a for c in self.concepts for a in (*c.alts, *c.shared, *c.fixes, *c.syns)]
+            alts = [a for c in self.concepts for a in c.everything()]
         return match_expr(store, alts)
 
 
@@ -192,12 +200,14 @@ def plan_query(
         )
     for c in out:
         c.alts = list(dict.fromkeys(c.alts))
-        c.shared = [s for s in dict.fromkeys(c.shared) if s not in c.alts]
-        c.fixes = [s for s in dict.fromkeys(c.fixes) if s not in c.alts]
+        c.variants = [s for s in dict.fromkeys(c.variants) if s not in c.alts]
+        taken = {*c.alts, *c.variants}
+        c.shared = [s for s in dict.fromkeys(c.shared) if s not in taken]
+        c.fixes = [s for s in dict.fromkeys(c.fixes) if s not in taken]
         c.syns = [
             s
             for s in dict.fromkeys(c.syns)
-            if s not in c.alts and s not in c.shared and s not in c.fixes
+            if s not in taken and s not in c.shared and s not in c.fixes
         ]
     # Meaning is matched on the words that mean something: a word in no record that
     # is no word of the language either (zqxwv, an uncorrected typo) is left out.
@@ -279,7 +289,7 @@ def _concept(
         joined = "".join(t.words)
         if tuning.variants and df.get(joined):
             alts.append(((joined,), False, None))
-        return Concept(t.raw, alts, primary=None)
+        return Concept(t.raw, alts[:1], variants=alts[1:], primary=None)
     word = t.words[0]
     alts = [((word,), False, None)]
     if tuning.variants:
@@ -301,7 +311,13 @@ def _concept(
         fixes = correct_word(store, word)
         if fixes:
             corrected[word] = fixes[0]
-            return Concept(word, alts, fixes=[((f,), False, None) for f in fixes], primary=fixes[0])
+            return Concept(
+                word,
+                alts[:1],
+                variants=alts[1:],
+                fixes=[((f,), False, None) for f in fixes],
+                primary=fixes[0],
+            )
     if not known:
         unknown.append(word)
-    return Concept(word, alts, primary=word)
+    return Concept(word, alts[:1], variants=alts[1:], primary=word)

@@ -189,13 +189,18 @@ def update_vectors(
 class Nearest:
     """What the vectors say about a query."""
 
-    ranked: list[tuple[int, float]]  # (pk, cosine), best first
+    ranked: list[tuple[int, float]]  # (pk, cosine) of the closest records, best first
     with_vectors: int  # records that have a vector
     records: int  # records in the index
-    # Cosines this high stand out from the query's similarity to every record (the mean
-    # plus two standard deviations): a record close in meaning and sharing no word with
-    # the query must clear it, or any query would "find" the least distant records.
-    floor: float = 1.0
+    # The query's cosine to every record: its mean and standard deviation, the scale
+    # fusion measures each record's closeness on.
+    mean: float = 0.0
+    std: float = 0.0
+    cosines: dict[int, float] | None = None  # pk -> cosine, for records asked about
+
+    def z(self, cosine: float) -> float:
+        """How many standard deviations a cosine stands above the mean."""
+        return (cosine - self.mean) / self.std if self.std > 0 else 0.0
 
 
 def nearest(
@@ -204,8 +209,10 @@ def nearest(
     allowed: Iterable[int] | None = None,
     depth: int = 100,
     model: StaticModel | None = None,
+    also: Iterable[int] = (),
 ) -> Nearest:
-    """The ``depth`` records whose vectors are closest to the text's (of those ``allowed``)."""
+    """The ``depth`` records whose vectors are closest to the text's (of those ``allowed``),
+    and the cosines of the records ``also`` names."""
     model = model or load_model()
     with_vec, records = store.vector_counts()
     rows = store.record_vectors()
@@ -218,16 +225,26 @@ def nearest(
     matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f2").reshape(len(rows), -1)
     sims = matrix.astype(np.float32) @ query
     # The background is every record, whatever the filters keep.
-    floor = float(sims.mean() + 2 * sims.std())
+    mean, std = float(sims.mean()), float(sims.std())
+    wanted = list(also)
+    cosines: dict[int, float] = {}
+    if wanted:
+        order = np.argsort(pks)
+        at = np.searchsorted(pks[order], wanted)
+        for pk, i in zip(wanted, at, strict=True):
+            if i < len(order) and pks[order[i]] == pk:
+                cosines[pk] = float(sims[order[i]])
     if allowed is not None:
         keep = np.isin(pks, np.fromiter(allowed, dtype=np.int64))
         pks, sims = pks[keep], sims[keep]
     if not len(pks):
-        return Nearest([], with_vec, records, floor)
+        return Nearest([], with_vec, records, mean, std, cosines)
     k = min(depth, len(pks))
     top = np.argpartition(-sims, k - 1)[:k]
     top = top[np.lexsort((pks[top], -sims[top]))]
-    return Nearest([(int(pks[i]), float(sims[i])) for i in top], with_vec, records, floor)
+    ranked = [(int(pks[i]), float(sims[i])) for i in top]
+    cosines.update(ranked)
+    return Nearest(ranked, with_vec, records, mean, std, cosines)
 
 
 def similar_to(
