@@ -44,7 +44,7 @@ def index(
     """
     kb = open_kb()
     with progress_bar("Indexing") as progress:
-        report = kb.rebuild(progress) if rebuild else kb.sync(progress)
+        report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
     write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
     # The words are searchable from here on; the vectors follow.
     from lessons.search.semantic import update_vectors
