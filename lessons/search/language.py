@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,13 @@ class Language:
         return word.lower() in _word_list(self.code)
 
 
+def fold(word: str) -> str:
+    """Lower case without diacritics, as the index's tokenizer keeps words (FTS5's
+    ``remove_diacritics 2``): informação -> informacao, мережею stays."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
 def language_name(value: str) -> str:
     """The canonical name of a language given by name or ISO code; UsageError if unknown."""
     key = value.strip().lower()
@@ -127,9 +135,11 @@ def _word_list(code: str) -> frozenset[str]:
 # Snowball's Russian stemmer does with its RV region), so that сервер, сервери,
 # сервера and серверів, or мережа, мережі and мережею, share a stem.
 
-_UK_VOWELS = "аеєиіїоуюя"
+# The index folds й to и and ї to і (diacritics off), so the stemmer works on folded
+# words, with folded endings.
+_UK_VOWELS = "аеєиіоуюя"
 _UK_REFLEXIVE = ("ся", "сь")
-_UK_ENDINGS = sorted(
+_UK_ENDINGS_AS_WRITTEN = sorted(
     """
     ими іми ого ому ього ьому ами ями ові еві ах ях ів їв ей ям ем ом ою єю ею ої ій ий
     их іх им ім ая яя ее ую юю ати яти ити іти ути ала ила ола ли ла ло ть ти ють ять уть
@@ -138,14 +148,15 @@ _UK_ENDINGS = sorted(
     key=len,
     reverse=True,
 )
-_UK_WORD = re.compile(r"^[а-щьюяєіїґ']+$")
+_UK_ENDINGS = sorted({fold(e) for e in _UK_ENDINGS_AS_WRITTEN}, key=len, reverse=True)
+_UK_WORD = re.compile(r"^[а-щьюяєіґ']+$")
 
 
 @functools.lru_cache(maxsize=8192)
 def ukrainian_stem(word: str) -> str:
     """A light Ukrainian stem: inflectional endings off, within the part after the first
     vowel; words that are not Cyrillic are left as they are."""
-    w = word.lower().replace("’", "'")
+    w = fold(word).replace("’", "'")
     if not _UK_WORD.match(w):
         return w
     first = next((i for i, ch in enumerate(w) if ch in _UK_VOWELS), None)

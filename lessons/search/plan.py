@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lessons.errors import UsageError
-from lessons.search.language import Language, get_language
+from lessons.search.language import Language, fold, get_language
 from lessons.search.query import (
     MAX_TERMS,
     Alt,
@@ -273,6 +273,28 @@ def _joins(a: Term, b: Term) -> list[str]:
     return [f + s for f in firsts for s in seconds]
 
 
+# Indexed forms of one word searched at most (the commonest first).
+MAX_FORMS = 64
+
+
+def inflections(store: Any, word: str, language: Language) -> list[str]:
+    """The indexed words that share ``word``'s stem (a language the index does not stem
+    itself): servidores and servidor, мережа and мережею."""
+    folded = fold(word)
+    stem = language.stem(folded)
+    if len(stem) < 2:
+        return []
+    # A stemmer may change a stem's last letter; its other forms start with the rest.
+    prefix = stem[:-1] if len(stem) > 3 else stem
+    found = [
+        (n, w)
+        for w, n in store.words_starting(prefix, len(prefix), len(prefix) + 16)
+        if w != folded and language.stem(w) == stem
+    ]
+    found.sort(key=lambda x: (-x[0], x[1]))
+    return [w for _, w in found[:MAX_FORMS]]
+
+
 def _concept(
     store: Any,
     t: Term,
@@ -300,6 +322,8 @@ def _concept(
         good.sort(key=lambda p: -min(df.get(p[0], 0), df.get(p[1], 0)))
         alts += [((a, b), False, None) for a, b in good[:2]]
     known = any(df.get(w[0]) for w, _, _ in alts if len(w) == 1)
+    if not known and not language.english:
+        known = bool(inflections(store, word, language))
     if not known:
         # Not as written, but perhaps in another form: stemming finds "expression"
         # in a record that only says "expressions".
@@ -320,4 +344,9 @@ def _concept(
             )
     if not known:
         unknown.append(word)
-    return Concept(word, alts[:1], variants=alts[1:], primary=word)
+    forms = [] if language.english else inflections(store, word, language)
+    if forms and not known:
+        known = True
+        unknown.remove(word)
+    typed = [alts[0], *[((f,), False, None) for f in forms]]
+    return Concept(word, typed, variants=alts[1:], primary=word)
