@@ -12,7 +12,8 @@ plus summary, no stemming, no fuzzy matching).
 
 Literal precision: for each set's knowledge base, words are drawn by a fixed rule
 (letters only, 4+ characters, in 5 to 100 of the corpus's records, not among the
-10,000 commonest English words of pyspellchecker's list; 30 of them, seed 13) and
+10,000 commonest English words of pyspellchecker's list nor a stop word; 30 of them,
+seed 13) and
 each is searched alone (default mode); the figure is the share of the first ten
 results that hold the word (any inflection: the Porter stems are compared), with the
 number of words under 95%.
@@ -282,7 +283,13 @@ def precision_words(items: Sequence[dict[str, Any]]) -> list[str]:
     for item in items:
         text = f"{item.get('title') or ''} {item.get('summary') or ''}".lower()
         df.update(set(re.findall(r"[a-z]+", text)))
-    pool = sorted(w for w, n in df.items() if 5 <= n <= 100 and len(w) >= 4 and w not in common)
+    from lessons.search import STOPWORDS
+
+    pool = sorted(
+        w
+        for w, n in df.items()
+        if 5 <= n <= 100 and len(w) >= 4 and w not in common and w not in STOPWORDS
+    )
     rng = random.Random(PRECISION_SEED)
     return rng.sample(pool, min(PRECISION_WORDS, len(pool)))
 

@@ -93,6 +93,7 @@ def build_brief(
     limit: int = 10,
     pitfalls: bool = True,
     today: str | None = None,
+    mode: str = "hybrid",
 ) -> Brief:
     """The brief for a plan described by ``text`` (and its ``tags``, ``campaign``, ``stage``).
 
@@ -132,13 +133,30 @@ def build_brief(
         stems = {light_stem(w) for w in searched.split()}
 
         try:
-            found = search(store, searched, limit=POOL, synonyms=kb.config.synonyms, mode="lexical")
+            found = search(
+                store,
+                searched,
+                limit=POOL,
+                synonyms=kb.config.synonyms,
+                mode=mode,
+                language=kb.config.language,
+                explain=True,
+            )
         except NoMatchError:
             found = None
         if found and found.hits:
-            top = found.hits[0].score or 1.0
+            # A record's BM25 relative to the best one's; a record found by meaning
+            # alone counts as much as the one the fused ranking put just above it.
+            lexical = [
+                h.explain["lexical_score"]
+                for h in found.hits
+                if h.explain and h.explain["lexical_score"] is not None
+            ]
+            top = max(lexical, default=0.0) or 1.0
+            above = 1.0
             for hit in found.hits:
-                text_scores[hit.id] = hit.score / top
+                own = hit.explain["lexical_score"] if hit.explain else None
+                text_scores[hit.id] = above = own / top if own is not None else above
                 # Highlights include words search added itself (feedback); keep the plan's.
                 words = {s.lower() for s, hot in hit.snippet if hot}
                 words = {w for w in words if all(light_stem(p) in stems for p in w.split())}
