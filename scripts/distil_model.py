@@ -57,7 +57,11 @@ def piece_vectors(vocab: list[str]) -> np.ndarray:
         )
         hidden = session.run(
             None,
-            {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)},
+            {
+                "input_ids": ids,
+                "attention_mask": np.ones_like(ids),
+                "token_type_ids": np.zeros_like(ids),
+            },
         )[0]
         out[start : start + len(ids)] = hidden.mean(axis=1)
     return out
@@ -85,22 +89,27 @@ def main() -> int:
     """Write vectors.npy, scales.npy, weights.npy and model.json to lessons/search/model/."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocab", type=Path, required=True, help="all-MiniLM-L6-v2 vocab.txt")
+    parser.add_argument("--dims", type=int, default=DIMS, help="components kept (PCA)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the model goes")
     args = parser.parse_args()
     vocab = args.vocab.read_text(encoding="utf-8").splitlines()
     started = time.perf_counter()
     raw = piece_vectors(vocab).astype(np.float64)
     centred = raw - raw.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    reduced = centred @ vt[:DIMS].T
+    reduced = centred @ vt[: args.dims].T
     reduced /= np.linalg.norm(reduced, axis=1, keepdims=True)
     scales = np.abs(reduced).max(axis=1) / 127.0
     quantised = np.round(reduced / scales[:, None]).astype(np.int8)
-    OUT.mkdir(parents=True, exist_ok=True)
-    np.save(OUT / "vectors.npy", quantised)
-    np.save(OUT / "scales.npy", scales.astype(np.float32))
-    np.save(OUT / "weights.npy", sif_weights(vocab).astype(np.float32))
-    (OUT / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    print(f"{len(vocab)} pieces x {DIMS} dims in {time.perf_counter() - started:.0f} s -> {OUT}")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "vectors.npy", quantised)
+    np.save(out / "scales.npy", scales.astype(np.float32))
+    np.save(out / "weights.npy", sif_weights(vocab).astype(np.float32))
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    print(
+        f"{len(vocab)} pieces x {args.dims} dims in {time.perf_counter() - started:.0f} s -> {out}"
+    )
     return 0
 
 

@@ -157,8 +157,8 @@ def _why(hit: Hit) -> str:
         if e["semantic_rank"]
         else "semantic: not among the closest"
     )
-    tier = ["every word as typed", "every word, through synonyms or corrections", "the rest"]
-    return f"{lex}; {sem}; fused {e['fused']}; group: {tier[e['tier']]}"
+    group = "every word as typed" if e["tier"] == 0 else "the rest"
+    return f"{lex}; {sem}; fused {e['fused']}; group: {group}"
 
 
 def _print_plain(result: SearchResult) -> None:

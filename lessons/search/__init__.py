@@ -258,7 +258,9 @@ def _fuse(
     lexical: Ranking, near: Nearest | None, mode: str, tiered: bool, tuning: Tuning
 ) -> list[Fused]:
     """The records in their final order (fuse.py says how)."""
-    lex = [] if mode == "semantic" else [(h.pk, h.score, h.tier) for h in lexical.hits]
+    lex = (
+        [] if mode == "semantic" else [(h.pk, h.score, h.group(tuning.tiers)) for h in lexical.hits]
+    )
     if near is None:
         return rrf(lex, [], tiered=tiered)  # the lexical order, as it is
     if mode == "semantic":

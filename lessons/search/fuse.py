@@ -59,6 +59,8 @@ def zsum(
     z of 0 (lexical) or its own cosine (semantic, through ``cosine_of``)."""
     out: dict[int, Fused] = {}
     no_word = lexical_z(0.0)
+    last_tier = max((tier for _, _, tier in lexical), default=0) if lexical else 0
+    last_tier = max(last_tier, 1)
     for rank, (pk, score, tier) in enumerate(lexical, start=1):
         out[pk] = Fused(pk, lexical_z(score), tier if tiered else 0, rank, score)
     for rank, (pk, cosine) in enumerate(semantic, start=1):
@@ -66,7 +68,7 @@ def zsum(
         if hit is None:
             if semantic_z(cosine) <= MEANING_ALONE_Z:
                 continue
-            hit = out[pk] = Fused(pk, no_word, 2 if tiered else 0)
+            hit = out[pk] = Fused(pk, no_word, last_tier if tiered else 0)
         hit.semantic_rank, hit.semantic_score = rank, cosine
     for hit in out.values():
         if hit.semantic_score is None:

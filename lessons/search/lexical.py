@@ -33,6 +33,10 @@ class Scored:
         2: some of them."""
         return 0 if self.literal else 1 if self.full else 2
 
+    def group(self, tiers: int) -> int:
+        """The tier, with 1 and 2 merged when there are two tiers."""
+        return min(self.tier, tiers - 1)
+
 
 @dataclass
 class Ranking:
