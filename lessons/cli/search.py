@@ -89,6 +89,7 @@ def search(
     from lessons.errors import NoMatchError
     from lessons.search import search as run_search
 
+    _one_blas_thread()
     text = " ".join(w.removeprefix(_WORD_MARK) for w in query)
     kb, _ = synced_kb()
     filters = build_filters(kb, **filter_values)
@@ -115,6 +116,14 @@ def search(
     else:
         _print_plain(result)
     _notes(result)
+
+
+def _one_blas_thread() -> None:
+    """One search multiplies one vector by a matrix: OpenBLAS's threads buy nothing there,
+    and starting them doubles numpy's import time on a busy machine (about 0.1 s)."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def render(result: SearchResult) -> Doc:

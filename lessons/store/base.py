@@ -618,7 +618,11 @@ class Store:
             )
         if links:
             self.executemany("DELETE FROM record_vector WHERE pk = ?", [(pk,) for pk, _ in links])
-            self.executemany("INSERT INTO record_vector (pk, digest) VALUES (?, ?)", links)
+            self.executemany(
+                "INSERT INTO record_vector (pk, digest, vec)"
+                " SELECT ?, digest, vec FROM vector WHERE digest = ?",
+                links,
+            )
 
     def prune_vectors(self) -> int:
         """Forget vectors no record points at (old texts, an older model); how many."""
@@ -634,12 +638,7 @@ class Store:
 
     def record_vectors(self) -> list[tuple[int, bytes]]:
         """(pk, vector bytes) of every record that has a vector."""
-        return [
-            (r[0], bytes(r[1]))
-            for r in self.all(
-                "SELECT rv.pk, v.vec FROM record_vector rv JOIN vector v ON v.digest = rv.digest"
-            )
-        ]
+        return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
 
     # --- import (lessons/interop.py) -----------------------------------------------
 

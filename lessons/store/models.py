@@ -116,17 +116,19 @@ class VectorRow(SQLModel, table=True):
     __tablename__ = "vector"
 
     digest: str = Field(sa_column=Column(Text, primary_key=True))
-    # float16 components, little-endian (lessons/search/semantic.py reads them).
+    # A float32 scale then int8 components (lessons/search/semantic.py writes and reads).
     vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class RecordVectorRow(SQLModel, table=True):
-    """Which vector holds a record's current text (records not listed have none yet)."""
+    """A record's current vector (records not listed have none yet). The vector is
+    copied here from ``vector``: a search reads this table alone, in one pass."""
 
     __tablename__ = "record_vector"
 
     pk: int = Field(primary_key=True)
     digest: str = Field(sa_column=Column(Text, nullable=False))
+    vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 def create_tables(url: str) -> None:

@@ -5,7 +5,7 @@ column lists against it, so the two cannot drift apart.
 """
 
 # Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 RECORD_COLUMNS = (
     "id",
@@ -48,4 +48,4 @@ FTS_COLUMNS = (
 # embeddings by content hash, still good for the same texts after a schema change.
 TABLES = ("record", "file", "tag", "link", "action", "meta", "record_vector")
 VECTOR_COLUMNS = ("digest", "vec")
-RECORD_VECTOR_COLUMNS = ("pk", "digest")
+RECORD_VECTOR_COLUMNS = ("pk", "digest", "vec")
