@@ -7,14 +7,11 @@ matters.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 from conftest import KB
 
 EDITOR = """\
@@ -46,9 +43,7 @@ def lessons(root: Path, *args: str, env: dict[str, str] | None = None):  # type:
 # --- item 3: recovered edits ------------------------------------------------------------
 
 
-def test_concurrent_conflicting_edits_in_one_second_keep_every_text(
-    kb: KB, tmp_path: Path
-) -> None:
+def test_concurrent_conflicting_edits_in_one_second_keep_every_text(kb: KB, tmp_path: Path) -> None:
     kb.add("one")
     assert lessons(kb.root, "index").returncode == 0
     folder = tmp_path / "editor"
@@ -69,7 +64,7 @@ def test_concurrent_conflicting_edits_in_one_second_keep_every_text(
                 env=env,
             )
         )
-    outcomes = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    outcomes = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     saved = [o for o in outcomes if o[2] == 0]
     conflicts = [o for o in outcomes if o[2] != 0]
     assert len(saved) == 1, outcomes
