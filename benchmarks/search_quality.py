@@ -252,6 +252,19 @@ def lessons_rankings(
 COLUMNS = ("MRR", "hMRR", "R@5", "R@10", "hR@10")
 
 
+def by_type(rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]]) -> str:
+    """MRR for each ``type`` of query a set names (natural, paraphrase, typo, ...)."""
+    groups: dict[str, list[float]] = {}
+    for ranking, q in zip(rankings, judged, strict=True):
+        kind = q.get("type") or ("hard" if q["hard"] else "natural")
+        relevant = set(q["relevant"])
+        first = next((i for i, rid in enumerate(ranking, 1) if rid in relevant), None)
+        groups.setdefault(kind, []).append(1 / first if first else 0.0)
+    return ", ".join(
+        f"{kind} {sum(v) / len(v):.3f} ({len(v)})" for kind, v in sorted(groups.items())
+    )
+
+
 def header() -> str:
     """The table's column names."""
     return f"{'set':<12} {'ranking':<30}" + "".join(f"{c:>7}" for c in COLUMNS)
@@ -417,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 label = f"lessons --mode {mode}" + (" (default)" if mode == "hybrid" else "")
                 lines.append(row(name, label, metrics(ranked, judged)))
                 notes.append(f"  {name} {mode}: {per_query * 1000:.0f} ms per query in-process")
+                if mode == "hybrid":
+                    notes.append(f"  {name} hybrid MRR by kind of query: {by_type(ranked, judged)}")
             if args.ablate:
                 for label, change in ablations():
                     ranked = lessons_rankings(kb, queries, replace(DEFAULT_TUNING, **change))
