@@ -157,7 +157,7 @@ def _why(hit: Hit) -> str:
     if not e:
         return ""
     lex = (
-        f"lexical #{e['lexical_rank']} (bm25 {e['lexical_score']})"
+        f"lexical #{e['lexical_rank']} (score {e['lexical_score']})"
         if e["lexical_rank"]
         else "lexical: no word"
     )

@@ -24,6 +24,7 @@ How a query is answered (README, "How results are found and ranked", has the lon
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -288,7 +289,10 @@ def _meaning(
 
     with_vec, records = store.vector_counts()
     if 0 < records - with_vec <= INLINE_EMBED:
-        update_vectors(store)
+        # A convenience: an index that cannot be written (opened read-only on a full
+        # disk, a busy writer) is searched with the vectors it has, and says so.
+        with contextlib.suppress(Exception):
+            update_vectors(store)
     words = plan.meaning
     if not words:
         return None

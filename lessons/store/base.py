@@ -626,6 +626,9 @@ class Store:
 
     def prune_vectors(self) -> int:
         """Forget vectors no record points at (old texts, an older model); how many."""
+        kept = self.one("SELECT count(*) FROM vector")[0]
+        if kept <= self.one("SELECT count(*) FROM record_vector")[0]:
+            return 0  # every vector is some record's (the common case: a cheap count)
         cur = self.execute(
             "DELETE FROM vector WHERE digest NOT IN (SELECT digest FROM record_vector)"
         )
