@@ -80,10 +80,14 @@ class LessonsGroup(TyperGroup):
 
 
 def _last_notes() -> None:
+    """Show what the knowledge bases opened still have to say, and close them (an index
+    connection left open would write to its file whenever it happened to be collected)."""
     for kb in STATE.opened:
         for note in kb.notes:
             write_err(f"warning: {note}")
         kb.notes.clear()
+        kb.close()
+    STATE.opened.clear()
 
 
 def _silence_stdout() -> None:
