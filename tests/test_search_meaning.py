@@ -386,3 +386,18 @@ def test_an_unknown_language_in_lessons_yaml_names_the_line(kb: KB) -> None:
     assert res.exit_code == 2
     assert "unknown language 'klingon'" in res.stderr
     assert "lessons.yaml:2" in res.stderr
+
+
+def test_postgres_store_keeps_vectors_and_searches_by_meaning(kb: KB, pg_url: str) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    for i in range(6):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    assert kb.run("--db", pg_url, "index").exit_code == 0
+    res = kb.run("--db", pg_url, "search", "--json", "--explain", "chillers", "overheating")
+    assert res.exit_code == 0
+    import json
+
+    doc = json.loads(res.stdout)
+    assert doc["mode"] == "hybrid"
+    assert doc["results"][0]["id"] == "cooling"
+    assert doc["results"][0]["explain"]["semantic_rank"] == 1

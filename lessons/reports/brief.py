@@ -145,18 +145,22 @@ def build_brief(
         except NoMatchError:
             found = None
         if found and found.hits:
-            # A record's BM25 relative to the best one's; a record found by meaning
-            # alone counts as much as the one the fused ranking put just above it.
-            lexical = [
-                h.explain["lexical_score"]
-                for h in found.hits
-                if h.explain and h.explain["lexical_score"] is not None
-            ]
-            top = max(lexical, default=0.0) or 1.0
-            above = 1.0
-            for hit in found.hits:
-                own = hit.explain["lexical_score"] if hit.explain else None
-                text_scores[hit.id] = above = own / top if own is not None else above
+            # Search's order, with the spread of BM25: the k-th hit gets the k-th best
+            # BM25 share of the best (fused scores count standard deviations, a
+            # scale the weights below were not made for); a record found by meaning
+            # alone takes the share of its place.
+            shares = sorted(
+                (
+                    h.explain["lexical_score"]
+                    for h in found.hits
+                    if h.explain and h.explain["lexical_score"] is not None
+                ),
+                reverse=True,
+            )
+            top = (shares[0] if shares else 0.0) or 1.0
+            for i, hit in enumerate(found.hits):
+                share = shares[min(i, len(shares) - 1)] / top if shares else 1.0
+                text_scores[hit.id] = share
                 # Highlights include words search added itself (feedback); keep the plan's.
                 words = {s.lower() for s, hot in hit.snippet if hot}
                 words = {w for w in words if all(light_stem(p) in stems for p in w.split())}
