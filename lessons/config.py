@@ -31,6 +31,7 @@ CONFIG_KEYS = (
     "index",
     "add_folder",
     "language",
+    "timezone",
 )
 
 
@@ -48,6 +49,9 @@ class Config:
     add_folder: str | None = None
     # The records' language: stemming, stop words and spelling (lessons/search/language.py).
     language: str = "english"
+    # The zone imported timestamps are converted to before their date is taken (IANA
+    # name, e.g. Europe/Lisbon); None: the machine's.
+    timezone: str | None = None
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -211,7 +215,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
             raise fail(f"synonyms of '{term}' must be a list of terms", "synonyms")
         synonyms[str(term).lower()] = tuple(a.lower() for a in alts)
 
-    for key in ("name", "index", "add_folder"):
+    for key in ("name", "index", "add_folder", "timezone"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise fail(f"'{key}' must be text", key)
     add_folder = data.get("add_folder")
@@ -245,6 +249,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         index=data.get("index"),
         add_folder=add_folder,
         language=language,
+        timezone=data.get("timezone"),
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
             # The language picks the full-text tokenizer: a change rebuilds the index.
