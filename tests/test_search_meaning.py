@@ -401,3 +401,19 @@ def test_postgres_store_keeps_vectors_and_searches_by_meaning(kb: KB, pg_url: st
     assert doc["mode"] == "hybrid"
     assert doc["results"][0]["id"] == "cooling"
     assert doc["results"][0]["explain"]["semantic_rank"] == 1
+
+
+def test_related_finds_a_record_close_in_meaning_that_shares_no_word(kb: KB) -> None:
+    from lessons.links import related
+
+    kb.add("heat", title="Chillers failed in a heat wave", summary="The servers overheated.")
+    kb.add("cool", title="Air conditioning broke down", summary="Machines got too hot.")
+    for i in range(10):
+        kb.add(f"b{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    base = _open(kb)
+    found = related(base, "heat", limit=3)
+    assert found[0].id == "cool"
+    assert found[0].shared_words == []
+    assert "similar meaning" in found[0].reasons
+    assert found[0].semantic_similarity is not None
+    assert found[0].as_dict()["semantic_similarity"] == found[0].semantic_similarity

@@ -24,7 +24,6 @@ How a query is answered (README, "How results are found and ranked", has the lon
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -285,14 +284,9 @@ def _meaning(
     """The semantic ranking of the query's words (corrections in), filters and
     exclusions applied, with the cosines of the records ``also`` names; None when the
     index has no vectors at all."""
-    from lessons.search.semantic import nearest, update_vectors
+    from lessons.search.semantic import fill_vectors, nearest
 
-    with_vec, records = store.vector_counts()
-    if 0 < records - with_vec <= INLINE_EMBED:
-        # A convenience: an index that cannot be written (opened read-only on a full
-        # disk, a busy writer) is searched with the vectors it has, and says so.
-        with contextlib.suppress(Exception):
-            update_vectors(store)
+    fill_vectors(store, INLINE_EMBED)
     words = plan.meaning
     if not words:
         return None

@@ -15,6 +15,7 @@ numpy is imported here, and this module only by what needs it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -281,16 +282,41 @@ def nearest(
     return Nearest(ranked, with_vec, records, mean, std, cosines)
 
 
-def similar_to(
-    store: Any, vectors: dict[int, np.ndarray], pk: int, depth: int
-) -> list[tuple[int, float]]:
-    """Records closest to record ``pk`` among ``vectors`` (pk -> unit vector)."""
-    me = vectors.get(pk)
-    if me is None:
-        return []
-    others = [(other, float(vec @ me)) for other, vec in vectors.items() if other != pk]
-    others.sort(key=lambda x: (-x[1], x[0]))
-    return others[:depth]
+def fill_vectors(store: Any, at_most: int) -> None:
+    """Give records without a vector one, when there are at most ``at_most`` of them
+    (a static model embeds a few hundred in milliseconds); best-effort: an index that
+    cannot be written is used with the vectors it has."""
+    with_vec, records = store.vector_counts()
+    if 0 < records - with_vec <= at_most:
+        with contextlib.suppress(Exception):
+            update_vectors(store)
+
+
+def close_to_record(store: Any, record_id: str, depth: int = 100) -> Nearest | None:
+    """The records closest in meaning to one record (itself left out), with the spread
+    of its cosines over the whole index; None when it has no vector yet."""
+    me = store.record_pk(record_id)
+    rows = store.record_vectors()
+    mine = next((vec for pk, vec in rows if pk == me), None)
+    if me is None or mine is None:
+        return None
+    with_vec, records = store.vector_counts()
+    query = from_bytes([mine])[0]
+    query /= float(np.linalg.norm(query)) or 1.0
+    pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    sims = dot_all([r[1] for r in rows], query)
+    others = pks != me
+    pks, sims = pks[others], sims[others]
+    if not len(pks):
+        return Nearest([], with_vec, records)
+    mean, std = float(sims.mean()), float(sims.std())
+    k = min(depth, len(pks))
+    top = np.argpartition(-sims, k - 1)[:k]
+    top = top[np.lexsort((pks[top], -sims[top]))]
+    ranked = [(int(pks[i]), float(sims[i])) for i in top]
+    # Every record's cosine: related scores candidates found by their words too.
+    cosines = dict(zip(pks.tolist(), sims.tolist(), strict=True))
+    return Nearest(ranked, with_vec, records, mean, std, cosines)
 
 
 def all_vectors(store: Any) -> dict[int, np.ndarray]:

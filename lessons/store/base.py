@@ -639,6 +639,29 @@ class Store:
         with_vec = self.one("SELECT count(*) FROM record_vector")[0]
         return int(with_vec), self.count()
 
+    def record_pk(self, record_id: str) -> int | None:
+        """The index's key of a record, or None."""
+        row = self.one("SELECT pk FROM record WHERE id = ?", (record_id,))
+        return int(row[0]) if row else None
+
+    def pks_of(self, ids: Iterable[str]) -> dict[str, int]:
+        """id -> pk for the ids that exist."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE id IN ({marks})", chunk):
+                out[rid] = int(pk)
+        return out
+
+    def record_ids(self, pks: Iterable[int]) -> dict[int, str]:
+        """pk -> id for the pks that exist."""
+        out: dict[int, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(pks)), 500):
+            marks = ",".join("?" * len(chunk))
+            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE pk IN ({marks})", chunk):
+                out[int(pk)] = rid
+        return out
+
     def record_vectors(self) -> list[tuple[int, bytes]]:
         """(pk, vector bytes) of every record that has a vector."""
         return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
