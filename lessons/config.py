@@ -102,20 +102,25 @@ def load_config(root: Path) -> Config:
     cached = _cached(root, path)
     if cached is not None:
         return _parse(root, cached, shown, "")
-    import yaml
+    from lessons.entries import parse_yaml
+    from lessons.entries.parse import EMPTY
+    from lessons.fsafe import read_regular
 
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        raw = read_regular(path, inside=root)
+    except OSError as exc:
         raise LessonsError(
-            f"YAML syntax error: {exc.problem}",
-            path=shown,
-            line=mark.line + 1 if mark else None,
+            f"cannot read the configuration: {exc.strerror or exc}", path=shown
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonsError(f"cannot read the configuration: {exc}", path=shown) from None
+    # The limits and checks of record files: a stranger's lessons.yaml may be a bomb too.
+    data, problems = parse_yaml(raw, shown)
+    if problems and problems[0].message == EMPTY:
+        problems = []  # only comments: every default applies
+    if problems:
+        first = problems[0]
+        raise LessonsError(first.message, path=shown, line=first.line, field=first.field)
+    text = raw.decode("utf-8-sig")
+    data = data or {}
     if not isinstance(data, dict):
         raise LessonsError("the configuration must be a mapping of keys to values", path=shown)
     config = _parse(root, data, shown, text)
@@ -137,7 +142,9 @@ def _cached(root: Path, path: Path) -> dict[str, Any] | None:
     import json
 
     try:
-        cache = json.loads((root / _CACHE).read_text(encoding="utf-8"))
+        from lessons.fsafe import read_regular
+
+        cache = json.loads(read_regular(root / _CACHE, inside=root / INDEX_DIR))
         if cache["stamp"] == _stamp(path) and isinstance(cache["data"], dict):
             return dict(cache["data"])
     except (OSError, ValueError, KeyError, TypeError):
