@@ -8,8 +8,8 @@ them) are scored with recall@10 against the judgments, next to recall@10 of
 brief's recall@10 is at least that of search. A second column asks the same
 with each query written inside two sentences of planning prose.
 
-    python benchmarks/brief_quality.py
-    python benchmarks/brief_quality.py --eval DIR --queries Q.jsonl --corpus A.jsonl B.jsonl
+    python benchmarks/brief_quality.py                  # every judged set
+    python benchmarks/brief_quality.py --sets aiid-queries.jsonl
 
 Skips (exit 0) when the eval folder is absent. The corpora are read at run
 time and never copied into the repository.
@@ -28,11 +28,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search_quality import (
-    DEFAULT_CORPORA,
     DEFAULT_EVAL,
-    DEFAULT_QUERIES,
     build_kb,
     judged_set,
+    judged_sets,
     lessons_rankings,
 )
 
@@ -41,17 +40,19 @@ PLAN_OPENING = "Plan for next quarter: we are reviewing our risks before we star
 PLAN_CLOSING = "We want to avoid repeating past incidents, so list what we learned."
 
 
-def brief_rankings(kb: Any, queries: Sequence[str], limit: int = K) -> list[list[str]]:
+def brief_rankings(
+    kb: Any, queries: Sequence[str], limit: int = K, mode: str = "hybrid"
+) -> list[list[str]]:
     """The ids each brief shows, in the order it shows them."""
-    from lessons.errors import NoMatchError
+    from lessons.errors import NoMatchError, UsageError
     from lessons.reports.brief import build_brief
 
     out = []
     for q in queries:
         try:
-            brief = build_brief(kb, q, limit=limit, pitfalls=False)
+            brief = build_brief(kb, q, limit=limit, pitfalls=False, mode=mode)
             out.append([r["id"] for r in brief.results])
-        except NoMatchError:
+        except (NoMatchError, UsageError):
             out.append([])
     return out
 
@@ -66,48 +67,48 @@ def recall_at(rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both over the judged queries and print recall@10 of each."""
+    """Run search and brief over every judged set's queries; print recall@10 of each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="the eval folder")
-    parser.add_argument("--queries", default=DEFAULT_QUERIES)
-    parser.add_argument("--corpus", nargs="+", default=list(DEFAULT_CORPORA))
+    parser.add_argument("--sets", nargs="*", help="only these query files (names)")
     args = parser.parse_args(argv)
 
-    if not (args.eval / args.queries).is_file():
-        print(f"skipped: no judged queries at {args.eval / args.queries}", file=sys.stderr)
+    if not args.eval.is_dir():
+        print(f"skipped: no eval folder at {args.eval}", file=sys.stderr)
         return 0
     from lessons.search import DEFAULT_TUNING
 
-    items, judged = judged_set(args.eval, args.queries, args.corpus)
-    queries = [q["query"] for q in judged]
-    # The same needs written as a planner might: inside sentences about the planning.
-    plans = [f"{PLAN_OPENING} {q[:1].upper()}{q[1:]}. {PLAN_CLOSING}" for q in queries]
-
-    with tempfile.TemporaryDirectory() as tmp:
-        kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in args.corpus], items)
-        print(f"{len(items)} records ({', '.join(args.corpus)}), {len(judged)} queries as plans")
-        started = time.perf_counter()
-        searched = lessons_rankings(kb, queries, DEFAULT_TUNING)
-        search_s = (time.perf_counter() - started) / max(len(queries), 1)
-        started = time.perf_counter()
-        briefed = brief_rankings(kb, queries)
-        brief_s = (time.perf_counter() - started) / max(len(queries), 1)
-        plan_searched = lessons_rankings(kb, plans, DEFAULT_TUNING)
-        plan_briefed = brief_rankings(kb, plans)
-        kb.close()
-    r_search = recall_at(searched, judged, K)
-    r_brief = recall_at(briefed, judged, K)
-    print(f"{'':<16}{'the queries':>14}{'as plan prose':>16}")
-    print(
-        f"{'lessons search':<16}{r_search:>14.3f}{recall_at(plan_searched, judged, K):>16.3f}"
-        f"   recall@{K}; {search_s * 1000:.0f} ms per query"
-    )
-    print(
-        f"{'lessons brief':<16}{r_brief:>14.3f}{recall_at(plan_briefed, judged, K):>16.3f}"
-        f"   recall@{K}; {brief_s * 1000:.0f} ms per plan"
-    )
-    verdict = "meets" if r_brief >= r_search else "FALLS SHORT OF"
-    print(f"the brief {verdict} the bar (recall@{K} on the queries at least that of search)")
+    sets = judged_sets(args.eval)
+    if args.sets:
+        sets = [s for s in sets if s[1].name in args.sets or s[0] in args.sets]
+    print(f"recall@{K}{'':<22}{'the queries':>12}{'as plan prose':>15}")
+    for name, queries_path, corpora in sets:
+        items, judged = judged_set(args.eval, queries_path, corpora)
+        queries = [q["query"] for q in judged]
+        # The same needs written as a planner might: inside sentences about the planning.
+        plans = [f"{PLAN_OPENING} {q[:1].upper()}{q[1:]}. {PLAN_CLOSING}" for q in queries]
+        with tempfile.TemporaryDirectory() as tmp:
+            kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in corpora], items)
+            rows = []
+            for mode in ("hybrid", "lexical"):
+                started = time.perf_counter()
+                searched = lessons_rankings(kb, queries, DEFAULT_TUNING, mode)
+                plan_searched = lessons_rankings(kb, plans, DEFAULT_TUNING, mode)
+                briefed = brief_rankings(kb, queries, mode=mode)
+                plan_briefed = brief_rankings(kb, plans, mode=mode)
+                took = (time.perf_counter() - started) / max(4 * len(queries), 1)
+                rows.append((f"search ({mode})", searched, plan_searched, took))
+                rows.append((f"brief ({mode})", briefed, plan_briefed, took))
+            kb.close()
+        for label, ranked, plan_ranked, took in rows:
+            print(
+                f"{name:<12} {label:<18}{recall_at(ranked, judged, K):>12.3f}"
+                f"{recall_at(plan_ranked, judged, K):>15.3f}   ~{took * 1000:.0f} ms each"
+            )
+        r_search = recall_at(rows[0][1], judged, K)
+        r_brief = recall_at(rows[1][1], judged, K)
+        verdict = "meets" if r_brief >= r_search else "FALLS SHORT OF"
+        print(f"{name:<12} the brief {verdict} the bar (recall@{K} at least that of search)")
     return 0
 
 

@@ -1,16 +1,27 @@
-"""Search quality on a judged query set: `lessons search` beside plain BM25, in one run.
+"""Search quality on every judged query set, beside plain BM25, in one run.
 
-Loads the corpora into a temporary knowledge base, ranks every judged query
-with the function `lessons search` uses (in-process), and prints MRR,
-recall@5 and recall@10 for all, non-hard and hard queries, next to a plain
-BM25 (k1=1.2, b=0.75, lower-case [a-z0-9]+ tokens, title counted twice plus
-summary, no stemming, no fuzzy matching) computed here on the same records.
-``--ablate`` adds one line per component switched off, to show what each adds.
+For each judged set (``../shared/eval/postmortems-queries.jsonl`` over the cloud and
+Wikitech corpora, and every set named in ``benchmarks/judged/sets.json``), the
+corpora are loaded into a temporary knowledge base with ``lessons import`` and
+indexed as ``lessons index`` does (words, then vectors); every query is ranked with
+the function `lessons search` uses (in-process) in each mode (hybrid, the default;
+lexical; semantic), and the table shows MRR, MRR on the hard queries, recall@5,
+recall@10 and recall@10 on the hard queries, next to a plain BM25 computed here on
+the same records (k1=1.2, b=0.75, lower-case [a-z0-9]+ tokens, title counted twice
+plus summary, no stemming, no fuzzy matching).
 
-    python benchmarks/search_quality.py             # ../shared/eval, postmortems
-    python benchmarks/search_quality.py --ablate
-    python benchmarks/search_quality.py --eval DIR --queries Q.jsonl --corpus A.jsonl B.jsonl
-    python benchmarks/search_quality.py --db postgresql://USER@HOST/DB   # PostgreSQL store
+Literal precision: for each set's knowledge base, words are drawn by a fixed rule
+(letters only, 4+ characters, in 5 to 100 of the corpus's records, not among the
+10,000 commonest English words of pyspellchecker's list nor a stop word; 30 of them,
+seed 13) and
+each is searched alone (default mode); the figure is the share of the first ten
+results that hold the word (any inflection: the Porter stems are compared), with the
+number of words under 95%.
+
+    python benchmarks/search_quality.py                 # every set found
+    python benchmarks/search_quality.py --sets aiid-queries.jsonl
+    python benchmarks/search_quality.py --ablate        # each component off, per set
+    python benchmarks/search_quality.py --db postgresql://USER@HOST/DB
 
 The corpora are read at run time and never copied into the repository. Corpus
 ids that are not record ids (``google-GAE-#15023``) become ids by the rule
@@ -37,7 +48,22 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EVAL = REPO.parent / "shared" / "eval"
 DEFAULT_QUERIES = "postmortems-queries.jsonl"
 DEFAULT_CORPORA = ("cloud-postmortems.jsonl", "wikitech-incidents.jsonl")
+JUDGED = REPO / "benchmarks" / "judged"
 DEPTH = 100  # results ranked per query (MRR and recall@10 need far fewer)
+MODES = ("hybrid", "lexical", "semantic")
+
+
+def judged_sets(eval_dir: Path) -> list[tuple[str, Path, list[str]]]:
+    """(name, queries file, corpus file names) of every judged set there is."""
+    out: list[tuple[str, Path, list[str]]] = []
+    if (eval_dir / DEFAULT_QUERIES).is_file():
+        out.append(("postmortems", eval_dir / DEFAULT_QUERIES, list(DEFAULT_CORPORA)))
+    index = JUDGED / "sets.json"
+    if index.is_file():
+        for queries, corpora in json.loads(index.read_text(encoding="utf-8")).items():
+            name = queries.removesuffix(".jsonl").removesuffix("-queries")
+            out.append((name, JUDGED / queries, list(corpora)))
+    return out
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -47,13 +73,15 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def judged_set(
-    folder: Path, queries: str, corpora: Sequence[str]
+    folder: Path, queries: str | Path, corpora: Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The corpus items and the judged queries, relevant ids mapped through the id rule."""
     from lessons.model import id_from_foreign
 
     items = [item for name in corpora for item in read_jsonl(folder / name)]
     judged = read_jsonl(folder / queries)
+    for q in judged:
+        q["hard"] = bool(q.get("hard"))
     for q in judged:
         q["relevant"] = [id_from_foreign(r) for r in q["relevant"]]
     return items, judged
@@ -117,6 +145,9 @@ def build_kb(
         kb.rebuild()
     else:
         kb.sync()
+    from lessons.search.semantic import update_vectors
+
+    update_vectors(kb.store)  # as `lessons index` does after the sync
     return kb
 
 
@@ -163,44 +194,165 @@ def plain_bm25(
 
 
 def metrics(
-    rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]], which: str
+    rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]]
 ) -> dict[str, float]:
-    """MRR, recall@5, recall@10 over the queries ``which`` selects (all, easy, hard)."""
-    rr, r5, r10 = [], [], []
+    """MRR, hard MRR, recall@5, recall@10 and hard recall@10 (hard: ``"hard": true``)."""
+    rr: list[float] = []
+    r5: list[float] = []
+    r10: list[float] = []
+    hard_rr: list[float] = []
+    hard_r10: list[float] = []
     for ranking, q in zip(rankings, judged, strict=True):
-        if (which == "hard" and not q["hard"]) or (which == "non-hard" and q["hard"]):
-            continue
         relevant = set(q["relevant"])
         first = next((i for i, rid in enumerate(ranking, 1) if rid in relevant), None)
         rr.append(1 / first if first else 0.0)
         r5.append(len(relevant & set(ranking[:5])) / len(relevant))
         r10.append(len(relevant & set(ranking[:10])) / len(relevant))
-    k = max(len(rr), 1)
-    return {"MRR": sum(rr) / k, "R@5": sum(r5) / k, "R@10": sum(r10) / k, "n": len(rr)}
+        if q["hard"]:
+            hard_rr.append(rr[-1])
+            hard_r10.append(r10[-1])
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs) if xs else float("nan")
+
+    return {
+        "MRR": mean(rr),
+        "hMRR": mean(hard_rr),
+        "R@5": mean(r5),
+        "R@10": mean(r10),
+        "hR@10": mean(hard_r10),
+    }
 
 
-def lessons_rankings(kb: Any, queries: Sequence[str], tuning: Any) -> list[list[str]]:
+def lessons_rankings(
+    kb: Any, queries: Sequence[str], tuning: Any, mode: str = "hybrid"
+) -> list[list[str]]:
     """Record ids as `lessons search` ranks them, for each query."""
-    from lessons.errors import NoMatchError
+    from lessons.errors import NoMatchError, UsageError
     from lessons.search import search
 
     out = []
     for q in queries:
         try:
-            result = search(kb.store, q, limit=DEPTH, synonyms=kb.config.synonyms, tuning=tuning)
+            result = search(
+                kb.store,
+                q,
+                limit=DEPTH,
+                synonyms=kb.config.synonyms,
+                tuning=tuning,
+                mode=mode,
+                language=kb.config.language,
+            )
             out.append([h.id for h in result.hits])
-        except NoMatchError:
+        except (NoMatchError, UsageError):
             out.append([])
     return out
 
 
-def report(name: str, rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]]) -> None:
-    """One line: the three figures for all, non-hard and hard queries."""
-    cells = []
-    for which in ("all", "non-hard", "hard"):
-        m = metrics(rankings, judged, which)
-        cells.append(f"{m['MRR']:.3f} {m['R@5']:.3f} {m['R@10']:.3f}")
-    print(f"{name:<30} " + "   ".join(cells))
+COLUMNS = ("MRR", "hMRR", "R@5", "R@10", "hR@10")
+
+
+def by_type(rankings: Sequence[Sequence[str]], judged: Sequence[dict[str, Any]]) -> str:
+    """MRR for each ``type`` of query a set names (natural, paraphrase, typo, ...)."""
+    groups: dict[str, list[float]] = {}
+    for ranking, q in zip(rankings, judged, strict=True):
+        kind = q.get("type") or ("hard" if q["hard"] else "natural")
+        relevant = set(q["relevant"])
+        first = next((i for i, rid in enumerate(ranking, 1) if rid in relevant), None)
+        groups.setdefault(kind, []).append(1 / first if first else 0.0)
+    return ", ".join(
+        f"{kind} {sum(v) / len(v):.3f} ({len(v)})" for kind, v in sorted(groups.items())
+    )
+
+
+def header() -> str:
+    """The table's column names."""
+    return f"{'set':<12} {'ranking':<30}" + "".join(f"{c:>7}" for c in COLUMNS)
+
+
+def row(set_name: str, name: str, m: dict[str, float]) -> str:
+    """One line of the table."""
+    return f"{set_name:<12} {name:<30}" + "".join(f"{m[c]:>7.3f}" for c in COLUMNS)
+
+
+# --- literal precision --------------------------------------------------------------
+
+PRECISION_WORDS = 30
+PRECISION_SEED = 13
+COMMON_ENGLISH = 10_000
+
+
+def precision_words(items: Sequence[dict[str, Any]]) -> list[str]:
+    """Words picked by rule (see the module's docstring), never by looking at results."""
+    import gzip
+    import random
+
+    import spellchecker
+
+    path = Path(spellchecker.__file__).parent / "resources" / "en.json.gz"
+    freq = json.loads(gzip.decompress(path.read_bytes()))
+    common = set(sorted(freq, key=lambda w: -freq[w])[:COMMON_ENGLISH])
+    df: Counter[str] = Counter()
+    for item in items:
+        text = f"{item.get('title') or ''} {item.get('summary') or ''}".lower()
+        df.update(set(re.findall(r"[a-z]+", text)))
+    from lessons.search import STOPWORDS
+
+    pool = sorted(
+        w
+        for w, n in df.items()
+        if 5 <= n <= 100 and len(w) >= 4 and w not in common and w not in STOPWORDS
+    )
+    rng = random.Random(PRECISION_SEED)
+    return rng.sample(pool, min(PRECISION_WORDS, len(pool)))
+
+
+def literal_precision(kb: Any, words: Sequence[str], mode: str = "hybrid") -> tuple[float, int]:
+    """Mean share of the first ten results (or of the first N, when only N records
+    hold the word) that hold the word; how many words are under 95%."""
+    import Stemmer
+
+    from lessons.errors import NoMatchError
+    from lessons.search import search
+
+    stem = Stemmer.Stemmer("porter").stemWord
+    shares = []
+    for word in words:
+        try:
+            result = search(kb.store, word, limit=10, mode=mode)
+        except NoMatchError:
+            continue
+        # Of the first ten, or of as many as there are records holding the word.
+        hits = result.hits[: max(1, min(10, result.matched_all))]
+        target = stem(word)
+        held = 0
+        for hit in hits:
+            rec = kb.store.get(hit.id) or {}
+            body = " ".join(
+                str(rec.get(k) or "")
+                for k in (
+                    "title",
+                    "summary",
+                    "lesson",
+                    "why",
+                    "response",
+                    "evidence",
+                    "team",
+                    "campaign",
+                )
+            )
+            body += (
+                " "
+                + " ".join(rec.get("tags") or [])
+                + " "
+                + " ".join(rec.get("recommendations") or [])
+            )
+            if target in {stem(w) for w in re.findall(r"[^\W_]+", body.lower())}:
+                held += 1
+        shares.append(held / len(hits))
+    if not shares:
+        return float("nan"), 0
+    return sum(shares) / len(shares), sum(1 for s in shares if s < 0.95)
 
 
 def ablations() -> list[tuple[str, dict[str, Any]]]:
@@ -212,8 +364,8 @@ def ablations() -> list[tuple[str, dict[str, Any]]]:
         ("  without variants", {"variants": False}),
         ("  without fuzzy correction", {"fuzzy": False}),
         ("  all-words-first, any length", {"tier_max_words": 10_000}),
-        ("  synonym weight 0.5 (not 0.3)", {"synonym_weight": 0.5}),
-        ("  synonym weight 0.2", {"synonym_weight": 0.2}),
+        ("  fusion: plain RRF k=60", {"fusion": "rrf"}),
+        ("  no literal-first tiers", {"all_first": False}),
         (
             "  all of them off",
             {
@@ -229,48 +381,73 @@ def ablations() -> list[tuple[str, dict[str, Any]]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark and print the table."""
+    """Run every judged set and print one table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL, help="the eval folder")
-    parser.add_argument("--queries", default=DEFAULT_QUERIES)
-    parser.add_argument("--corpus", nargs="+", default=list(DEFAULT_CORPORA))
+    parser.add_argument("--sets", nargs="*", help="only these query files (names)")
     parser.add_argument("--ablate", action="store_true", help="show what each component adds")
     parser.add_argument("--db", help="index into this store URL (e.g. postgresql://...)")
     args = parser.parse_args(argv)
 
-    if not (args.eval / args.queries).is_file():
-        print(f"skipped: no judged queries at {args.eval / args.queries}", file=sys.stderr)
+    if not args.eval.is_dir():
+        print(f"skipped: no eval folder at {args.eval}", file=sys.stderr)
         return 0
     from lessons.model import id_from_foreign
     from lessons.search import DEFAULT_TUNING
 
-    items, judged = judged_set(args.eval, args.queries, args.corpus)
-    queries = [q["query"] for q in judged]
-    mapped = [{**item, "id": id_from_foreign(item["id"])} for item in items]
-
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in args.corpus], items, args.db)
-        loaded = time.perf_counter() - started
-        n_hard = sum(1 for q in judged if q["hard"])
-        print(
-            f"{len(items)} records ({', '.join(args.corpus)}), {len(judged)} queries "
-            f"({len(judged) - n_hard} non-hard, {n_hard} hard); loaded and indexed in "
-            f"{loaded:.1f} s"
-        )
-        print(f"{'':<30} {'all: MRR R@5 R@10':<21}   {'non-hard':<21}   {'hard':<21}")
-        report("plain BM25 (title x2+summary)", plain_bm25(mapped, queries), judged)
-        started = time.perf_counter()
-        ours = lessons_rankings(kb, queries, DEFAULT_TUNING)
-        per_query = (time.perf_counter() - started) / max(len(queries), 1)
-        report("lessons search", ours, judged)
-        if args.ablate:
-            for name, change in ablations():
-                report(
-                    name, lessons_rankings(kb, queries, replace(DEFAULT_TUNING, **change)), judged
+    sets = judged_sets(args.eval)
+    if args.sets:
+        sets = [s for s in sets if s[1].name in args.sets or s[0] in args.sets]
+    if not sets:
+        print("skipped: no judged query sets found", file=sys.stderr)
+        return 0
+    lines = [header()]
+    notes = []
+    for name, queries_path, corpora in sets:
+        items, judged = judged_set(args.eval, queries_path, corpora)
+        queries = [q["query"] for q in judged]
+        mapped = [{**item, "id": id_from_foreign(item["id"])} for item in items]
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in corpora], items, args.db)
+            loaded = time.perf_counter() - started
+            n_hard = sum(1 for q in judged if q["hard"])
+            notes.append(
+                f"{name}: {len(items)} records ({', '.join(corpora)}), {len(judged)} queries"
+                f" ({n_hard} hard); loaded, indexed and embedded in {loaded:.1f} s"
+            )
+            lines.append(
+                row(
+                    name,
+                    "plain BM25 (title x2+summary)",
+                    metrics(plain_bm25(mapped, queries), judged),
                 )
-        print(f"lessons search: {per_query * 1000:.0f} ms per query in-process")
-        kb.close()
+            )
+            for mode in MODES:
+                started = time.perf_counter()
+                ranked = lessons_rankings(kb, queries, DEFAULT_TUNING, mode)
+                per_query = (time.perf_counter() - started) / max(len(queries), 1)
+                label = f"lessons --mode {mode}" + (" (default)" if mode == "hybrid" else "")
+                lines.append(row(name, label, metrics(ranked, judged)))
+                notes.append(f"  {name} {mode}: {per_query * 1000:.0f} ms per query in-process")
+                if mode == "hybrid":
+                    notes.append(f"  {name} hybrid MRR by kind of query: {by_type(ranked, judged)}")
+            if args.ablate:
+                for label, change in ablations():
+                    ranked = lessons_rankings(kb, queries, replace(DEFAULT_TUNING, **change))
+                    lines.append(row(name, label, metrics(ranked, judged)))
+            words = precision_words(items)
+            for mode in ("hybrid", "lexical"):
+                share, under = literal_precision(kb, words, mode)
+                notes.append(
+                    f"  {name} literal precision ({mode}): {share:.3f} of the top 10 hold the"
+                    f" word, {under} of {len(words)} words under 95%"
+                )
+            kb.close()
+        print("\n".join(lines[-(4 + (len(ablations()) if args.ablate else 0)) :]), flush=True)
+    print()
+    print("\n".join(lines))
+    print("\n".join(notes))
     return 0
 
 

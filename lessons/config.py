@@ -31,6 +31,7 @@ CONFIG_KEYS = (
     "synonyms",
     "index",
     "add_folder",
+    "language",
     "timezone",
     "site",
 )
@@ -68,6 +69,8 @@ class Config:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     index: str | None = None
     add_folder: str | None = None
+    # The records' language: stemming, stop words and spelling (lessons/search/language.py).
+    language: str = "english"
     # The zone imported timestamps are converted to before their date is taken (IANA
     # name, e.g. Europe/Lisbon); None: the machine's.
     timezone: str | None = None
@@ -250,6 +253,19 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         raise fail("'add_folder' must be a folder inside entries/", "add_folder")
 
     site = _parse_site(data.get("site"), fail)
+    language = "english"
+    if data.get("language") is not None:
+        from lessons.search.language import LANGUAGES, language_name
+
+        if not isinstance(data["language"], str):
+            raise fail("'language' must be text", "language")
+        try:
+            language = language_name(data["language"])
+        except UsageError:
+            raise fail(
+                f"unknown language '{data['language']}': one of {', '.join(LANGUAGES)}",
+                "language",
+            ) from None
 
     from lessons.model import normalise_tag
 
@@ -263,10 +279,13 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         synonyms=synonyms,
         index=data.get("index"),
         add_folder=add_folder,
+        language=language,
         timezone=data.get("timezone"),
         site=site,
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
+            # The language picks the full-text tokenizer: a change rebuilds the index.
+            | ({"language": language} if language != "english" else {})
         ),
     )
 
@@ -335,4 +354,6 @@ tag_aliases: {{}}
 # Words a search also looks for.
 synonyms: {{}}
 #   disk-full: [out of storage, no space left]
+# The language of the records: stemming, stop words, spelling (default english).
+# language: portuguese
 """

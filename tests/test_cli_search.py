@@ -83,6 +83,7 @@ def test_json_has_the_spec_shape_best_first(three: KB) -> None:
         "tags",
         "path",
         "partial",
+        "match",
     }
     assert first["id"] == "2024-01-cert"
     assert first["path"] == "entries/2024-01-cert.yaml"
@@ -95,9 +96,14 @@ def test_json_has_the_spec_shape_best_first(three: KB) -> None:
 def test_a_typo_is_corrected_and_said_on_stderr(three: KB) -> None:
     res = three.run("search", "certficate", "gateway")
     assert res.exit_code == 0
-    assert res.stdout.startswith(CERT_LINE)
+    # Found through the correction: every word, but not as typed ("similar").
+    assert res.stdout.startswith(CERT_LINE.replace("\tall\n", "\tsimilar\n"))
     assert res.stderr.splitlines()[0] == (
-        "showing results for: certificate gateway  (--exact searches as typed)"
+        "showing results for: certificate gateway  (certficate: in no record, searched as"
+        " typed too; --exact: only as typed)"
+    )
+    assert res.stderr.splitlines()[1] == (
+        "2 of 2 shown; 0 match every word; 1 shown match only some of them"
     )
     doc = json.loads(three.run("search", "--json", "certficate").stdout)
     assert doc["corrected"] == {"certficate": "certificate"}

@@ -618,6 +618,9 @@ def postmortems(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     write_corpus(root, CLOUD, WIKITECH)
     base = KnowledgeBase.open(str(root))
     base.sync()
+    from lessons.search.semantic import update_vectors
+
+    update_vectors(base.store)  # as `lessons index` does: related fuses in the vectors
     return base
 
 

@@ -140,6 +140,8 @@ def _open(kb: KB) -> KnowledgeBase:
 
 
 def _ids(base: KnowledgeBase, text: str, **kwargs: object) -> list[str]:
+    # The lexical ranking (what these tests are about); tests of meaning pass mode.
+    kwargs.setdefault("mode", "lexical")
     return [h.id for h in search(base.store, text, **kwargs).hits]  # type: ignore[arg-type]
 
 
@@ -254,7 +256,13 @@ def test_configured_synonyms_expand_the_query(kb: KB) -> None:
     kb.add("2024-01-x", title="Quota exhausted on the build farm", summary="Builds queued.")
     base = _open(kb)
     with pytest.raises(NoMatchError):
-        search(base.store, "allowance", exact=True, tuning=replace(DEFAULT_TUNING, fuzzy=False))
+        search(
+            base.store,
+            "allowance",
+            exact=True,
+            tuning=replace(DEFAULT_TUNING, fuzzy=False),
+            mode="lexical",
+        )
     found = search(base.store, "allowance", synonyms={"quota": ("allowance",)})
     assert [h.id for h in found.hits] == ["2024-01-x"]
 
@@ -298,7 +306,7 @@ def test_snippets_highlight_the_matched_words(ops: KnowledgeBase) -> None:
 def test_one_word_fast_path_ranks_as_the_general_path(
     ops: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queries = ["disk", "outage", "certficate", "2FA", "fail-over", "colours", "the"]
+    queries = ["disk", "outage", "certficate", "2FA", "fail-over", "colours", '"the"']
     selections = [
         Filters(),
         Filters(kind="mistake"),
@@ -335,7 +343,7 @@ def test_one_word_fast_path_ranks_as_the_general_path(
 
 
 def test_limit_and_total(ops: KnowledgeBase) -> None:
-    result = search(ops.store, "the", limit=2)
+    result = search(ops.store, '"the"', limit=2)
     assert len(result.hits) == 2
     assert result.total == 8
 

@@ -11,7 +11,16 @@ from lessons.store import schema
 
 
 def test_adapter_column_lists_match_the_sqlmodel_tables() -> None:
-    from lessons.store.models import ActionRow, FileRow, LinkRow, MetaRow, RecordRow, TagRow
+    from lessons.store.models import (
+        ActionRow,
+        FileRow,
+        LinkRow,
+        MetaRow,
+        RecordRow,
+        RecordVectorRow,
+        TagRow,
+        VectorRow,
+    )
 
     def columns(model: type) -> list[str]:
         return [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
@@ -22,8 +31,13 @@ def test_adapter_column_lists_match_the_sqlmodel_tables() -> None:
     assert columns(LinkRow) == list(schema.LINK_COLUMNS)
     assert columns(ActionRow) == list(schema.ACTION_COLUMNS)
     assert columns(MetaRow) == ["key", "value"]
-    tables = {m.__tablename__ for m in (RecordRow, FileRow, TagRow, LinkRow, ActionRow, MetaRow)}
+    assert columns(VectorRow) == list(schema.VECTOR_COLUMNS)
+    assert columns(RecordVectorRow) == list(schema.RECORD_VECTOR_COLUMNS)
+    models = (RecordRow, FileRow, TagRow, LinkRow, ActionRow, MetaRow, RecordVectorRow)
+    tables = {m.__tablename__ for m in models}
     assert tables == set(schema.TABLES)
+    # The vector cache outlives a new schema: it is not among the tables dropped.
+    assert VectorRow.__tablename__ not in schema.TABLES
     assert set(schema.FTS_COLUMNS) <= set(schema.RECORD_COLUMNS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import JsonOpt, open_kb, synced_kb
-from lessons.cli.render import Doc, print_json, progress_bar, report_skipped
+from lessons.cli.render import Doc, is_tty, print_json, progress_bar, report_skipped
 
 
 @app.command()
@@ -44,12 +45,22 @@ def index(
     """Bring the index up to date with the files and say what changed.
 
     Every command does this quietly first; this one reports it:
-    +N added  ~N changed  -N removed. Example: lessons index --rebuild
+    +N added  ~N changed  -N removed. Then it gives every new or changed record a
+    vector for semantic search (interrupted, it keeps what it did; searches use
+    what is there). Example: lessons index --rebuild
     """
     kb = open_kb()
     with progress_bar("Indexing") as progress:
         report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
     write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
+    # The words are searchable from here on; the vectors follow.
+    from lessons.search.semantic import update_vectors
+
+    with progress_bar("Embedding") as progress:
+        vectors = update_vectors(kb.store, progress=progress)
+    if (vectors.embedded or vectors.reused) and is_tty(sys.stderr):
+        # Like the progress bars, a terminal's: piped, the line above stays the only one.
+        write_err(f"{vectors.embedded} records embedded, {vectors.reused} vectors reused")
     if kb.read_only:
         write_err(f"note: the knowledge base is read-only; the index is kept at {kb.db_url}")
     report_skipped(report)

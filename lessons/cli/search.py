@@ -25,14 +25,24 @@ class _SearchCommand(TyperCommand):
     a cluster of short options."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # The value of an option (--limit -1, --since -x) is the option's, not a word.
+        takes_value = {
+            name
+            for p in self.params
+            if getattr(p, "param_type_name", "") == "option" and not getattr(p, "is_flag", False)
+            for name in (*p.opts, *p.secondary_opts)
+        }
         out: list[str] = []
         after_dashes = False
+        previous = ""
         for arg in args:
             after_dashes = after_dashes or arg == "--"
             short = arg in _SHORT_OPTIONS or (arg.startswith("-n") and arg[2:].isdigit())
-            if not (after_dashes or short) and len(arg) > 1 and arg[0] == "-" != arg[1]:
+            value = previous in takes_value and not after_dashes
+            if not (after_dashes or short or value) and len(arg) > 1 and arg[0] == "-" != arg[1]:
                 arg = _WORD_MARK + arg
             out.append(arg)
+            previous = arg
         return list(super().parse_args(ctx, out))
 
 
@@ -51,28 +61,49 @@ def search(
     exact: Annotated[
         bool, typer.Option("--exact", help="Do not correct words that are in no record.")
     ] = False,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="hybrid: words and meaning, fused (default); lexical: words only; "
+            "semantic: meaning only.",
+        ),
+    ] = "hybrid",
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Show each result's lexical and semantic contributions."),
+    ] = False,
     json_out: JsonOpt = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
     """Search the lessons: best matches first, with the matched words highlighted.
 
-    Records holding every word come first; when fewer than --limit do (or the
-    query is a longer description), the best partial matches follow, marked ~.
-    Misspelt words are corrected to the closest indexed words (--exact: not).
-    Exit 1 when nothing matches.
+    Records holding every word come first; then records close in meaning or
+    holding some of the words, marked ~. A misspelt word that is in no record and
+    is not a word of the language is also searched as the closest indexed words
+    (--exact: not). Exit 1 when nothing matches.
 
     Example: lessons search "disk full" -test --kind mistake --since 2023
     """
     from lessons.errors import NoMatchError
     from lessons.search import search as run_search
 
+    _one_blas_thread()
     text = " ".join(w.removeprefix(_WORD_MARK) for w in query)
     kb, _ = synced_kb()
     filters = build_filters(kb, **filter_values)
     try:
         result = run_search(
-            kb.store, text, filters, limit=limit, exact=exact, synonyms=kb.config.synonyms
+            kb.store,
+            text,
+            filters,
+            limit=limit,
+            exact=exact,
+            synonyms=kb.config.synonyms,
+            mode=mode,
+            language=kb.config.language,
+            explain=explain,
         )
     except NoMatchError:
         if json_out:
@@ -87,6 +118,14 @@ def search(
     _notes(result)
 
 
+def _one_blas_thread() -> None:
+    """One search multiplies one vector by a matrix: OpenBLAS's threads buy nothing there,
+    and starting them doubles numpy's import time on a busy machine (about 0.1 s)."""
+    import os
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def render(result: SearchResult) -> Doc:
     """Results as blocks: rank, id, kind, date; title; snippet; tags."""
     doc = Doc()
@@ -94,6 +133,7 @@ def render(result: SearchResult) -> Doc:
         if rank > 1:
             doc.blank()
         mark = "~" if hit.partial else " "
+        why = _why(hit)
         doc.line(
             (f"{rank:>2}{mark} ", "dim"),
             (hit.id, "bold"),
@@ -106,7 +146,28 @@ def render(result: SearchResult) -> Doc:
             doc.line("    ", *[(text, "bold yellow" if hot else "") for text, hot in hit.snippet])
         if hit.tags:
             doc.line(("    tags: ", "dim"), (", ".join(hit.tags), "cyan"))
+        if why:
+            doc.line(("    " + why, "dim"))
     return doc
+
+
+def _why(hit: Hit) -> str:
+    """--explain: where a result's rank came from."""
+    e = hit.explain
+    if not e:
+        return ""
+    lex = (
+        f"lexical #{e['lexical_rank']} (score {e['lexical_score']})"
+        if e["lexical_rank"]
+        else "lexical: no word"
+    )
+    sem = (
+        f"semantic #{e['semantic_rank']} (cosine {e['cosine']})"
+        if e["semantic_rank"]
+        else "semantic: not among the closest"
+    )
+    group = "every word as typed" if e["tier"] == 0 else "the rest"
+    return f"{lex}; {sem}; fused {e['fused']}; group: {group}"
 
 
 def _print_plain(result: SearchResult) -> None:
@@ -126,24 +187,39 @@ def _plain_row(rank: int, hit: Hit) -> str:
         hit.title,
         hit.snippet_text("**"),
         ",".join(hit.tags),
-        "some" if hit.partial else "all",
+        hit.match,
     ]
+    if hit.explain:
+        cells.append(_why(hit))
     return "\t".join(c.replace("\t", " ") for c in cells)
 
 
 def _notes(result: SearchResult) -> None:
     """Corrections, truncation and counts, on stderr."""
     if result.showing:
-        write_err(f"showing results for: {result.showing}  (--exact searches as typed)")
+        typed = ", ".join(result.corrected)
+        write_err(
+            f"showing results for: {result.showing}  ({typed}: in no record, searched as"
+            " typed too; --exact: only as typed)"
+        )
     if result.unknown:
         write_err("in no record: " + ", ".join(result.unknown))
     if result.truncated:
         write_err("the query was long: only its first words were searched for")
+    if result.vectors_missing:
+        write_err(
+            f"meaning was matched in {result.with_vectors} of {result.records} records;"
+            " `lessons index` gives the others vectors"
+        )
     shown = len(result.hits)
-    partial = sum(1 for h in result.hits if h.partial)
+    partial = sum(1 for h in result.hits if h.match != "all")
     if shown < result.total or partial:
         counts = f"{shown} of {result.total} shown"
         counts += f"; {result.matched_all} match every word"
-        if partial:
-            counts += f"; {partial} shown match only some of them"
+        some = sum(1 for h in result.hits if h.match == "some")
+        meaning = sum(1 for h in result.hits if h.match == "meaning")
+        if some:
+            counts += f"; {some} shown match only some of them"
+        if meaning:
+            counts += f"; {meaning} shown found by meaning alone"
         write_err(counts)

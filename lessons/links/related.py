@@ -43,6 +43,8 @@ class Related:
     shared_tags: list[str]
     shared_words: list[str]
     same_campaign: bool
+    # Cosine of the two records' vectors (None when either has none yet).
+    semantic_similarity: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The shape of ``related --json``."""
@@ -58,6 +60,7 @@ class Related:
             "shared_tags": self.shared_tags,
             "shared_words": self.shared_words,
             "same_campaign": self.same_campaign,
+            "semantic_similarity": self.semantic_similarity,
         }
 
 
@@ -67,12 +70,15 @@ def related(
     """Records similar to ``ref`` that are not yet linked to it, best first.
 
     Candidates are the records the full-text index finds for ``ref``'s most
-    distinctive words, plus those sharing its tags or campaign; each is scored by
-    text similarity (TF-IDF cosine), IDF-weighted shared tags and a shared campaign.
-    ``filters`` keep only the candidates they select.
+    distinctive words, plus those sharing its tags or campaign, plus those closest
+    in meaning (vectors); each is scored by text similarity (TF-IDF cosine),
+    IDF-weighted shared tags and a shared campaign, and ordered by that score fused
+    with the vectors' cosine as search fuses its rankings (z-scores,
+    lessons/search/fuse.py). ``filters`` keep only the candidates they select.
     """
     store = kb.store
     rid = kb.resolve(ref)
+    near = _meaning(store, rid)
     (me,) = _docs(store.similarity_rows([rid]))
     skip = store.neighbours(rid) | {rid}
     allowed = _selected(kb, filters)
@@ -89,6 +95,8 @@ def related(
                 if weights.df.get(t, 0) > 1
             ][:QUERY_WORDS]
             ids = store.match_any(words, POOL) + store.ids_sharing(rid, POOL // 4)
+        if near is not None:
+            ids += list(store.record_ids(pk for pk, _ in near.ranked).values())
         rows = store.similarity_rows(i for i in dict.fromkeys(ids) if i not in skip)
     else:
         rows = [r for r in store.similarity_rows() if r[0] not in skip]
@@ -97,19 +105,57 @@ def related(
     docs = _docs(rows)
     weights.cover(docs)
     weights.vectorise(docs, titles=True)
-    return _rank(kb, me, docs, limit)
+    cosines: dict[str, float] = {}
+    if near is not None and near.cosines:
+        pks = store.pks_of(d.id for d in docs)
+        cosines = {i: near.cosines[pk] for i, pk in pks.items() if pk in near.cosines}
+    return _rank(kb, me, docs, limit, near, cosines)
 
 
-def _rank(kb: KnowledgeBase, me: _Doc, docs: list[_Doc], limit: int) -> list[Related]:
+def _meaning(store: Any, rid: str) -> Any:
+    """The vectors' view of the record (lessons/search/semantic.py), or None when there
+    are none; numpy is loaded only here."""
+    from lessons.search import INLINE_EMBED
+    from lessons.search.semantic import close_to_record, fill_vectors
+
+    fill_vectors(store, INLINE_EMBED)
+    near = close_to_record(store, rid, POOL)
+    return near if near is not None and near.std > 0 else None
+
+
+def _rank(
+    kb: KnowledgeBase,
+    me: _Doc,
+    docs: list[_Doc],
+    limit: int,
+    near: Any = None,
+    cosines: dict[str, float] | None = None,
+) -> list[Related]:
+    from lessons.search.fuse import MEANING_ALONE_Z
+
+    cosines = cosines or {}
     tag_idf = _tag_idf(kb) if me.tags else {}
-    out = []
+    scored = []
     for d in docs:
         text = _cosine(me.vec, d.vec)
         shared, tag_score = _tag_overlap(me, d, tag_idf)
         campaign = _same_campaign(me, d)
         score = TEXT_WEIGHT * text + TAG_WEIGHT * tag_score + CAMPAIGN_WEIGHT * campaign
-        if score < 0.01:
+        scored.append((d, text, shared, campaign, score))
+    # The score's spread over the whole index (records not among the candidates
+    # score about 0), the scale it is fused on with the cosine's.
+    n = max(near.records if near is not None else 0, len(scored), 1)
+    mean = sum(s for *_, s in scored) / n
+    std = (sum(s * s for *_, s in scored) / n - mean * mean) ** 0.5
+    out = []
+    for d, text, shared, campaign, score in scored:
+        cosine = cosines.get(d.id)
+        close = near is not None and cosine is not None and near.z(cosine) > MEANING_ALONE_Z
+        if score < 0.01 and not close:
             continue
+        fused = (score - mean) / std if std > 0 else score
+        if near is not None and cosine is not None:
+            fused += near.z(cosine)
         # Rare title words shared, not boilerplate ("Incident #…") in common.
         title = _cosine(me.title_vec, d.title_vec)
         words = _shared_words(me, d) if text > 0 else []
@@ -122,20 +168,26 @@ def _rank(kb: KnowledgeBase, me: _Doc, docs: list[_Doc], limit: int) -> list[Rel
             reasons.append("shared tags: " + ", ".join(shared))
         if campaign:
             reasons.append(f"same campaign: {d.campaign}")
+        if close and not words:
+            reasons.append("similar meaning")
         out.append(
-            Related(
-                d.id,
-                d.title,
-                d.kind,
-                d.date,
-                round(score, 3),
-                reasons,
-                round(text, 3),
-                round(title, 3),
-                shared,
-                words,
-                campaign,
+            (
+                fused,
+                Related(
+                    d.id,
+                    d.title,
+                    d.kind,
+                    d.date,
+                    round(score, 3),
+                    reasons,
+                    round(text, 3),
+                    round(title, 3),
+                    shared,
+                    words,
+                    campaign,
+                    round(cosine, 3) if cosine is not None else None,
+                ),
             )
         )
-    out.sort(key=lambda r: (-r.score, -r.text_similarity, r.id))
-    return out[:limit]
+    out.sort(key=lambda x: (-x[0], -x[1].score, x[1].id))
+    return [r for _, r in out[:limit]]

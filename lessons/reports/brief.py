@@ -93,6 +93,7 @@ def build_brief(
     limit: int = 10,
     pitfalls: bool = True,
     today: str | None = None,
+    mode: str = "hybrid",
 ) -> Brief:
     """The brief for a plan described by ``text`` (and its ``tags``, ``campaign``, ``stage``).
 
@@ -132,13 +133,34 @@ def build_brief(
         stems = {light_stem(w) for w in searched.split()}
 
         try:
-            found = search(store, searched, limit=POOL, synonyms=kb.config.synonyms)
+            found = search(
+                store,
+                searched,
+                limit=POOL,
+                synonyms=kb.config.synonyms,
+                mode=mode,
+                language=kb.config.language,
+                explain=True,
+            )
         except NoMatchError:
             found = None
         if found and found.hits:
-            top = found.hits[0].score or 1.0
-            for hit in found.hits:
-                text_scores[hit.id] = hit.score / top
+            # Search's order, with the spread of BM25: the k-th hit gets the k-th best
+            # BM25 share of the best (fused scores count standard deviations, a
+            # scale the weights below were not made for); a record found by meaning
+            # alone takes the share of its place.
+            shares = sorted(
+                (
+                    h.explain["lexical_score"]
+                    for h in found.hits
+                    if h.explain and h.explain["lexical_score"] is not None
+                ),
+                reverse=True,
+            )
+            top = (shares[0] if shares else 0.0) or 1.0
+            for i, hit in enumerate(found.hits):
+                share = shares[min(i, len(shares) - 1)] / top if shares else 1.0
+                text_scores[hit.id] = share
                 # Highlights include words search added itself (feedback); keep the plan's.
                 words = {s.lower() for s, hot in hit.snippet if hot}
                 words = {w for w in words if all(light_stem(p) in stems for p in w.split())}

@@ -151,6 +151,12 @@ class Store:
         for chunk in _chunks(paths, 500):
             marks = ",".join("?" * len(chunk))
             ids = [r[0] for r in self.all(f"SELECT id FROM record WHERE path IN ({marks})", chunk)]
+            # The record's pk may be given to the next record inserted: its vector goes.
+            self.execute(
+                "DELETE FROM record_vector WHERE pk IN"
+                f" (SELECT pk FROM record WHERE path IN ({marks}))",
+                chunk,
+            )
             for table, col in (("tag", "record_id"), ("link", "src"), ("action", "record_id")):
                 for id_chunk in _chunks(ids, 500):
                     id_marks = ",".join("?" * len(id_chunk))
@@ -503,7 +509,7 @@ class Store:
             out.extend((r[0], r[1], r[2]) for r in rows)
         return sorted(out, key=lambda row: (row[1], row[2]))
 
-    # --- search (lessons/search.py builds the query syntax; engines run it) -------
+    # --- search (lessons/search/ builds the query syntax; engines run it) -------
 
     dialect = "fts5"  # the full-text query syntax lessons.search writes for this store
 
@@ -578,6 +584,87 @@ class Store:
             ):
                 out[row[0]] = "\n".join(p for p in row[1:] if p)
         return out
+
+    # --- vectors (lessons/search/semantic.py computes them; any engine stores them) -----
+
+    def vector_todo(self, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` records without a vector: (pk, title, tags_text, summary, lesson,
+        recommendations), by pk."""
+        return self.all(
+            "SELECT r.pk, r.title, r.tags_text, r.summary, r.lesson, r.recommendations"
+            " FROM record r WHERE NOT EXISTS (SELECT 1 FROM record_vector v WHERE v.pk = r.pk)"
+            f" ORDER BY r.pk LIMIT {int(limit)}"
+        )
+
+    def known_vectors(self, digests: Iterable[str]) -> set[str]:
+        """The digests among ``digests`` that have a vector already."""
+        out: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(digests)), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                r[0]
+                for r in self.all(f"SELECT digest FROM vector WHERE digest IN ({marks})", chunk)
+            )
+        return out
+
+    def put_vectors(
+        self, vectors: Sequence[tuple[str, bytes]], links: Sequence[tuple[int, str]]
+    ) -> None:
+        """Store new vectors (digest, bytes) and point records (pk, digest) at theirs."""
+        if vectors:
+            self.executemany(
+                "INSERT INTO vector (digest, vec) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                vectors,
+            )
+        if links:
+            self.executemany("DELETE FROM record_vector WHERE pk = ?", [(pk,) for pk, _ in links])
+            self.executemany(
+                "INSERT INTO record_vector (pk, digest, vec)"
+                " SELECT ?, digest, vec FROM vector WHERE digest = ?",
+                links,
+            )
+
+    def prune_vectors(self) -> int:
+        """Forget vectors no record points at (old texts, an older model); how many."""
+        kept = self.one("SELECT count(*) FROM vector")[0]
+        if kept <= self.one("SELECT count(*) FROM record_vector")[0]:
+            return 0  # every vector is some record's (the common case: a cheap count)
+        cur = self.execute(
+            "DELETE FROM vector WHERE digest NOT IN (SELECT digest FROM record_vector)"
+        )
+        return int(cur.rowcount or 0)
+
+    def vector_counts(self) -> tuple[int, int]:
+        """(records with a vector, records)."""
+        with_vec = self.one("SELECT count(*) FROM record_vector")[0]
+        return int(with_vec), self.count()
+
+    def record_pk(self, record_id: str) -> int | None:
+        """The index's key of a record, or None."""
+        row = self.one("SELECT pk FROM record WHERE id = ?", (record_id,))
+        return int(row[0]) if row else None
+
+    def pks_of(self, ids: Iterable[str]) -> dict[str, int]:
+        """id -> pk for the ids that exist."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), 500):
+            marks = ",".join("?" * len(chunk))
+            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE id IN ({marks})", chunk):
+                out[rid] = int(pk)
+        return out
+
+    def record_ids(self, pks: Iterable[int]) -> dict[int, str]:
+        """pk -> id for the pks that exist."""
+        out: dict[int, str] = {}
+        for chunk in _chunks(list(dict.fromkeys(pks)), 500):
+            marks = ",".join("?" * len(chunk))
+            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE pk IN ({marks})", chunk):
+                out[int(pk)] = rid
+        return out
+
+    def record_vectors(self) -> list[tuple[int, bytes]]:
+        """(pk, vector bytes) of every record that has a vector."""
+        return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
 
     # --- import (lessons/interop/) -----------------------------------------------
 

@@ -7,7 +7,7 @@ for why); ``tests/test_store.py`` checks that its column lists match these model
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -107,6 +107,28 @@ class MetaRow(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(Text, primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class VectorRow(SQLModel, table=True):
+    """An embedding of a record's text, keyed by the hash of the model and the text: an
+    unchanged text is never embedded twice, and a new model version embeds anew."""
+
+    __tablename__ = "vector"
+
+    digest: str = Field(sa_column=Column(Text, primary_key=True))
+    # A float32 scale then int8 components (lessons/search/semantic.py writes and reads).
+    vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RecordVectorRow(SQLModel, table=True):
+    """A record's current vector (records not listed have none yet). The vector is
+    copied here from ``vector``: a search reads this table alone, in one pass."""
+
+    __tablename__ = "record_vector"
+
+    pk: int = Field(primary_key=True)
+    digest: str = Field(sa_column=Column(Text, nullable=False))
+    vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 def create_tables(url: str) -> None:

@@ -5,7 +5,7 @@ column lists against it, so the two cannot drift apart.
 """
 
 # Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 RECORD_COLUMNS = (
     "id",
@@ -44,4 +44,8 @@ FTS_COLUMNS = (
     "team",
     "body",
 )
-TABLES = ("record", "file", "tag", "link", "action", "meta")
+# Dropped when the index is made afresh. The ``vector`` table is not: it is a cache of
+# embeddings by content hash, still good for the same texts after a schema change.
+TABLES = ("record", "file", "tag", "link", "action", "meta", "record_vector")
+VECTOR_COLUMNS = ("digest", "vec")
+RECORD_VECTOR_COLUMNS = ("pk", "digest", "vec")

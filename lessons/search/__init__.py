@@ -1,0 +1,373 @@
+"""Search (SPEC §5): the query language, ranking, typo correction, synonyms and snippets.
+
+Layered as in sqlite-utils: ``parse_query`` reads the user's text into terms,
+``fts_phrase``/``to_fts`` quote them into FTS5 syntax (user text never reaches
+the engine unquoted), and ``search`` plans, runs and ranks. The store runs the
+SQL; every piece of query syntax is made here.
+
+How a query is answered (README, "How results are found and ranked", has the long version):
+
+1. Words become *concepts*. A concept is satisfied by the word itself, its
+   spelling variants (British/American, hyphen/space: ``fail-over``,
+   ``failover``, ``fail over``) and, at a lower weight, its synonyms (the
+   ``synonyms:`` of ``lessons.yaml`` and the built-in domain thesaurus in
+   ``lessons/thesaurus.py``). Stop words are not required. A word that is in
+   no record is corrected to the closest indexed words (unless ``exact``).
+2. Each concept is scored with BM25 over the field-weighted FTS5 index
+   (porter stemming); a record's score is the sum over concepts, plus a bonus
+   for query words that stand close together, plus pseudo-relevance feedback:
+   terms typical of the best first-pass results are searched for too.
+3. Records that satisfy every concept come first (SPEC: all words must
+   match). When fewer than ``limit`` do, the list is filled with the best
+   partial matches, each marked ``partial``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from lessons.errors import NoMatchError, UsageError
+from lessons.filters import Filters
+from lessons.search.fuse import Fused, rrf, zsum
+from lessons.search.language import Language, get_language
+from lessons.search.lexical import Ranking, Scored, rank
+from lessons.search.plan import DEFAULT_TUNING, Concept, Plan, Tuning, plan_query
+from lessons.search.query import (
+    FIELDS,
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    STOPWORDS,
+    TS_LABELS,
+    Alt,
+    Term,
+    alts_fts,
+    alts_tsquery,
+    fts_phrase,
+    match_expr,
+    near_expr,
+    near_fts,
+    parse_query,
+    to_fts,
+)
+from lessons.search.snippets import HL_END, HL_START, _best_snippet, _short, _showing, parse_snippet
+from lessons.search.spelling import correct_word, light_stem, spelling_variants
+from lessons.search.synonyms import Thesaurus, builtin_thesaurus, thesaurus_for
+
+if TYPE_CHECKING:
+    from lessons.search.semantic import Nearest
+
+# --- running -----------------------------------------------------------------------
+
+
+MODES = ("hybrid", "lexical", "semantic")
+# Records each ranking contributes to fusion.
+FUSION_DEPTH = 100
+# A search gives vectors to this many records without one itself (a static model
+# embeds them in milliseconds); more are left to `lessons index`, and the search says so.
+INLINE_EMBED = 256
+
+
+@dataclass
+class Hit:
+    """One result."""
+
+    id: str
+    title: str
+    kind: str
+    date: str | None
+    score: float
+    tags: list[str]
+    path: str
+    snippet: list[tuple[str, bool]]  # (text, highlighted)
+    partial: bool = False  # lacks some word, even through variants, synonyms, corrections
+    # all: every word as typed; similar: every word, some through a spelling variant,
+    # synonym or correction; some: only some words; meaning: by its vector alone
+    match: str = "all"
+    explain: dict[str, Any] | None = None  # what each ranking gave it (--explain)
+
+    def snippet_text(self, mark: str = "**") -> str:
+        """The snippet with highlighted words between ``mark``s."""
+        return "".join(f"{mark}{s}{mark}" if hot else s for s, hot in self.snippet)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON shape of SPEC §4."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "date": self.date,
+            "score": round(self.score, 4),
+            "snippet": self.snippet_text(),
+            "tags": self.tags,
+            "path": self.path,
+            "partial": self.partial,
+            "match": self.match,
+        }
+        if self.explain is not None:
+            out["explain"] = self.explain
+        return out
+
+
+@dataclass
+class SearchResult:
+    """What a search found."""
+
+    query: str
+    total: int  # records found: matching some word, or close in meaning
+    matched_all: int  # records holding every word as typed
+    hits: list[Hit]
+    corrected: dict[str, str]
+    showing: str | None  # the query as searched, when words were corrected
+    unknown: list[str]
+    truncated: bool = False
+    mode: str = "hybrid"  # how it was ranked: hybrid, lexical or semantic
+    with_vectors: int | None = None  # records that have a vector, when meaning was used
+    records: int | None = None  # records in the index, when meaning was used
+
+    @property
+    def vectors_missing(self) -> int:
+        """Records that meaning could not be matched in (no vector yet)."""
+        if self.with_vectors is None or self.records is None:
+            return 0
+        return max(0, self.records - self.with_vectors)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON document of ``search --json``."""
+        out: dict[str, Any] = {
+            "query": self.query,
+            "total": self.total,
+            "matched_all": self.matched_all,
+            "mode": self.mode,
+            "results": [h.as_json() for h in self.hits],
+        }
+        if self.corrected:
+            out["corrected"] = self.corrected
+            out["showing"] = self.showing
+        if self.vectors_missing:
+            out["without_vectors"] = self.vectors_missing
+        return out
+
+
+def search(
+    store: Any,
+    text: str,
+    filters: Filters | None = None,
+    *,
+    limit: int = 10,
+    exact: bool = False,
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
+    mode: str = "hybrid",
+    language: str = "english",
+    explain: bool = False,
+) -> SearchResult:
+    """Ranked records for a query (SPEC §5); raises ``NoMatchError`` with a hint when none.
+
+    ``mode``: ``lexical`` (words), ``semantic`` (meaning) or ``hybrid`` (both, fused)."""
+    if mode not in MODES:
+        raise UsageError(f"unknown search mode '{mode}'", hint="one of " + ", ".join(MODES))
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    filters = filters or Filters()
+    lang = get_language(language)
+    plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
+    depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
+    lexical = rank(store, plan, filters, tuning, depth)
+    tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
+    near = None
+    if _wants_meaning(plan, mode, lexical.literal, limit):
+        near = _meaning(store, plan, filters, depth, [h.pk for h in lexical.hits])
+    showing = _showing(text, plan.corrected) if plan.corrected else None
+    by_lexical = {h.pk: h for h in lexical.hits}
+    fused = _fuse(lexical, near, mode, tiered, tuning)
+    if not fused:
+        raise NoMatchError(
+            f"nothing matches '{_short(showing or text)}'"
+            + (f" with {filters.describe()}" if not filters.is_empty() else ""),
+            hint=_no_match_hint(store, plan, filters, exact, synonyms, tuning, text),
+        )
+    top = fused[:limit]
+    pks = [f.pk for f in top]
+    rows = store.search_rows(pks)
+    literal = [pk for pk in pks if pk in by_lexical and by_lexical[pk].literal]
+    others = [pk for pk in pks if pk not in set(literal)]
+    # Highlights mark what matched: the words as typed where the record holds them all.
+    snippets = store.search_snippets(plan.highlight(store, literal=True), literal)
+    snippets.update(store.search_snippets(plan.highlight(store), others))
+    found = {f.pk for f in fused}
+    hits = []
+    for f in top:
+        row = rows[f.pk]
+        lex = by_lexical.get(f.pk)
+        match = (
+            "meaning"
+            if lex is None
+            else "all"
+            if lex.literal
+            else "similar"
+            if lex.full
+            else "some"
+        )
+        use_lexical_score = near is None and mode != "semantic"
+        hits.append(
+            Hit(
+                id=row["id"],
+                title=row["title"],
+                kind=row["kind"],
+                date=row["date"],
+                score=(lex.score if lex and use_lexical_score else f.score),
+                tags=row["tags"],
+                path=row["path"],
+                snippet=_best_snippet(snippets.get(f.pk, []), row),
+                partial=match in ("some", "meaning"),
+                match=match,
+                explain=_explain(f, lex) if explain else None,
+            )
+        )
+    return SearchResult(
+        query=text,
+        total=max(lexical.total, len(found)),
+        matched_all=lexical.literal,
+        hits=hits,
+        corrected=plan.corrected,
+        showing=showing,
+        unknown=plan.unknown,
+        truncated=plan.truncated,
+        mode=mode if near is not None or mode == "lexical" else "lexical",
+        with_vectors=near.with_vectors if near else None,
+        records=near.records if near else None,
+    )
+
+
+def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
+    """Whether the vectors (and numpy, and the model) are needed at all."""
+    if mode == "lexical":
+        return False
+    if mode == "semantic":
+        return True
+    if all(c.strict for c in plan.concepts):
+        return False  # phrases, prefixes and fields ask for the words themselves
+    # One word that fills the page with records holding it: the page is those records
+    # in BM25 order, and meaning would only reorder them.
+    return not (len(plan.concepts) == 1 and n_literal >= limit)
+
+
+def _fuse(
+    lexical: Ranking, near: Nearest | None, mode: str, tiered: bool, tuning: Tuning
+) -> list[Fused]:
+    """The records in their final order (fuse.py says how)."""
+    lex = (
+        [] if mode == "semantic" else [(h.pk, h.score, h.group(tuning.tiers)) for h in lexical.hits]
+    )
+    if near is None:
+        return rrf(lex, [], tiered=tiered)  # the lexical order, as it is
+    if mode == "semantic":
+        return rrf([], near.ranked, tiered=False)
+    if tuning.fusion == "rrf":
+        return rrf(lex, near.ranked, tiered=tiered, semantic_z=near.z)
+    cosines = near.cosines or {}
+    return zsum(
+        lex,
+        near.ranked,
+        lexical_z=lexical.z,
+        semantic_z=near.z,
+        cosine_of=cosines.get,
+        tiered=tiered,
+    )
+
+
+def _meaning(
+    store: Any, plan: Plan, filters: Filters, depth: int, also: Sequence[int]
+) -> Nearest | None:
+    """The semantic ranking of the query's words (corrections in), filters and
+    exclusions applied, with the cosines of the records ``also`` names; None when the
+    index has no vectors at all."""
+    from lessons.search.semantic import fill_vectors, nearest
+
+    fill_vectors(store, INLINE_EMBED)
+    words = plan.meaning
+    if not words:
+        return None
+    allowed = None if filters.is_empty() else store.record_pks(filters)
+    if plan.excluded:
+        gone = set(store.fts_scores(match_expr(store, plan.excluded), (1.0,) * 8))
+        base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
+        allowed = {pk for pk in base if pk not in gone}
+    near = nearest(store, words, allowed, depth, also=also)
+    return near if near.with_vectors else None
+
+
+def _explain(f: Fused, lex: Scored | None) -> dict[str, Any]:
+    return {
+        "tier": f.tier,
+        "fused": round(f.score, 6),
+        "lexical_rank": f.lexical_rank,
+        "lexical_score": round(lex.score, 4) if lex else None,
+        "semantic_rank": f.semantic_rank,
+        "cosine": round(f.semantic_score, 4) if f.semantic_score is not None else None,
+    }
+
+
+def _no_match_hint(
+    store: Any,
+    plan: Plan,
+    filters: Filters,
+    exact: bool,
+    synonyms: Mapping[str, Sequence[str]] | None,
+    tuning: Tuning,
+    text: str,
+) -> str:
+    if store.count() == 0:
+        return "the knowledge base is empty; add a record with `lessons add`"
+    if not filters.is_empty():
+        total = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0)).total
+        if total:
+            return f"{total} records match without {filters.describe()}; loosen the filters"
+    if plan.unknown:
+        parts = []
+        for word in plan.unknown[:3]:
+            close = correct_word(store, word, limit=3)
+            parts.append(f"'{word}': " + (", ".join(close) if close else "nothing close"))
+        extra = " (drop --exact to use them)" if exact else ""
+        return "in no record: " + "; ".join(parts) + extra
+    return "try fewer or other words, or a prefix like word*"
+
+
+__all__ = [
+    "DEFAULT_TUNING",
+    "FIELDS",
+    "HL_END",
+    "HL_START",
+    "MAX_QUERY_CHARS",
+    "MAX_TERMS",
+    "STOPWORDS",
+    "TS_LABELS",
+    "Alt",
+    "Concept",
+    "Hit",
+    "Language",
+    "Plan",
+    "SearchResult",
+    "Term",
+    "Thesaurus",
+    "Tuning",
+    "alts_fts",
+    "alts_tsquery",
+    "builtin_thesaurus",
+    "correct_word",
+    "fts_phrase",
+    "light_stem",
+    "match_expr",
+    "near_expr",
+    "near_fts",
+    "parse_query",
+    "parse_snippet",
+    "plan_query",
+    "rank",
+    "search",
+    "spelling_variants",
+    "thesaurus_for",
+    "to_fts",
+]

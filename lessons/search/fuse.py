@@ -1,0 +1,101 @@
+"""Fusion of the lexical and the semantic rankings (engine-neutral: numbers in, order out).
+
+Each ranking's score is put on one scale first: how many standard deviations it
+stands above that ranking's mean over every record of the index (z-score
+normalisation), and the two are added (CombSUM; Montague and Aslam, "Relevance score
+normalization for metasearch", 2001). No weight is chosen: a ranking that singles a
+record out strongly moves it far, one that barely tells records apart moves little.
+BM25's scale (which differs between SQLite and PostgreSQL) and cosine similarity's
+never need calibrating against each other.
+
+A record that shares no word with the query enters only when its closeness stands out
+(z above 2, about the best 2% of a normal spread), or any query would "find" the least
+distant records of a knowledge base.
+
+The tiers of the lexical ranking are kept (literal first, issue 13): in a short query,
+records holding every word as typed stay above those that satisfy every word only
+through a synonym or correction, which stay above everything else; fusion orders
+records within their tier.
+
+``rrf`` (reciprocal rank fusion, k = 60) is kept for comparison (``Tuning.fusion``);
+measured on the judged sets, it let the weaker semantic ranking pull records that
+the lexical ranking put first far down (docs/search.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+RRF_K = 60
+# A record matched by meaning alone must stand this many standard deviations out.
+MEANING_ALONE_Z = 2.0
+
+
+@dataclass
+class Fused:
+    """One record after fusion, with what each ranking gave it (for ``--explain``)."""
+
+    pk: int
+    score: float
+    tier: int
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+    semantic_rank: int | None = None
+    semantic_score: float | None = None
+
+
+def zsum(
+    lexical: Sequence[tuple[int, float, int]],
+    semantic: Sequence[tuple[int, float]],
+    *,
+    lexical_z: Callable[[float], float],
+    semantic_z: Callable[[float], float],
+    cosine_of: Callable[[int], float | None],
+    tiered: bool,
+) -> list[Fused]:
+    """Fuse ``lexical`` (pk, score, tier) and ``semantic`` (pk, cosine), each best first,
+    by the sum of their z-scores; a record missing from one ranking scores that ranking's
+    z of 0 (lexical) or its own cosine (semantic, through ``cosine_of``)."""
+    out: dict[int, Fused] = {}
+    no_word = lexical_z(0.0)
+    last_tier = max((tier for _, _, tier in lexical), default=0) if lexical else 0
+    last_tier = max(last_tier, 1)
+    for rank, (pk, score, tier) in enumerate(lexical, start=1):
+        out[pk] = Fused(pk, lexical_z(score), tier if tiered else 0, rank, score)
+    for rank, (pk, cosine) in enumerate(semantic, start=1):
+        hit = out.get(pk)
+        if hit is None:
+            if semantic_z(cosine) <= MEANING_ALONE_Z:
+                continue
+            hit = out[pk] = Fused(pk, no_word, last_tier if tiered else 0)
+        hit.semantic_rank, hit.semantic_score = rank, cosine
+    for hit in out.values():
+        if hit.semantic_score is None:
+            hit.semantic_score = cosine_of(hit.pk)
+        if hit.semantic_score is not None:
+            hit.score += semantic_z(hit.semantic_score)
+    return sorted(out.values(), key=lambda f: (f.tier, -f.score, f.pk))
+
+
+def rrf(
+    lexical: Sequence[tuple[int, float, int]],
+    semantic: Sequence[tuple[int, float]],
+    *,
+    tiered: bool,
+    semantic_z: Callable[[float], float] | None = None,
+    k: int = RRF_K,
+) -> list[Fused]:
+    """Plain reciprocal rank fusion: the sum over rankings of 1 / (k + rank)."""
+    out: dict[int, Fused] = {}
+    for rank, (pk, score, tier) in enumerate(lexical, start=1):
+        out[pk] = Fused(pk, 1.0 / (k + rank), tier if tiered else 0, rank, score)
+    for rank, (pk, cosine) in enumerate(semantic, start=1):
+        hit = out.get(pk)
+        if hit is None:
+            if semantic_z is not None and semantic_z(cosine) <= MEANING_ALONE_Z:
+                continue
+            hit = out[pk] = Fused(pk, 0.0, 2 if tiered else 0)
+        hit.score += 1.0 / (k + rank)
+        hit.semantic_rank, hit.semantic_score = rank, cosine
+    return sorted(out.values(), key=lambda f: (f.tier, -f.score, f.pk))

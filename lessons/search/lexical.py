@@ -1,0 +1,234 @@
+"""Lexical ranking: BM25 per concept over the field-weighted full-text index, proximity,
+all-words-first tiers and pseudo-relevance feedback.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lessons.filters import Filters
+from lessons.search.plan import DEFAULT_TUNING, Plan, Tuning
+from lessons.search.query import _WORD, STOPWORDS, Alt, match_expr, near_expr
+from lessons.search.spelling import light_stem
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A record the lexical ranking found."""
+
+    pk: int
+    score: float
+    full: bool  # every concept is satisfied (through corrections and synonyms too)
+    literal: bool  # every word as typed is in the record (any inflection or variant)
+
+    @property
+    def tier(self) -> int:
+        """0: every typed word; 1: every concept, some through a synonym or correction;
+        2: some of them."""
+        return 0 if self.literal else 1 if self.full else 2
+
+    def group(self, tiers: int) -> int:
+        """The tier, with 1 and 2 merged when there are two tiers."""
+        return min(self.tier, tiers - 1)
+
+
+@dataclass
+class Ranking:
+    """The lexical ranking of a query."""
+
+    hits: list[Scored]  # the best records, best first
+    total: int  # records matching at all
+    literal: int  # records holding every word as typed
+    # Mean and standard deviation of the scores over every record of the index (those
+    # matching nothing score 0): the scale fusion measures a score on.
+    mean: float = 0.0
+    std: float = 0.0
+
+    def z(self, score: float) -> float:
+        """How many standard deviations a score stands above the mean."""
+        return (score - self.mean) / self.std if self.std > 0 else 0.0
+
+
+def _stats(scores: Iterable[float], n: int) -> tuple[float, float]:
+    values = list(scores)
+    n = max(n, len(values), 1)
+    mean = sum(values) / n
+    var = sum(v * v for v in values) / n - mean * mean
+    return mean, math.sqrt(max(var, 0.0))
+
+
+def rank(
+    store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING, depth: int = 10
+) -> Ranking:
+    """The best ``depth`` records (best first), with counts and score statistics.
+
+    In queries of at most ``tuning.tier_max_words`` words, records holding every typed
+    word come first, then those satisfying every word through a synonym or correction,
+    then the rest (each group by score)."""
+    n = len(plan.concepts)
+    tiered = tuning.all_first and n <= tuning.tier_max_words
+    if n == 1 and not plan.excluded:
+        fast = _one_concept(store, plan, filters, tuning, depth, tiered)
+        if fast is not None:
+            return fast
+    allowed = None if filters.is_empty() else store.record_pks(filters)
+
+    def scores(expr: str) -> dict[int, float]:
+        found: dict[int, float] = store.fts_scores(expr, tuning.weights)
+        if allowed is None:
+            return found
+        return {pk: s for pk, s in found.items() if pk in allowed}
+
+    totals: dict[int, float] = {}
+    satisfied: Counter[int] = Counter()
+    literal: Counter[int] = Counter()
+    for c in plan.concepts:
+        best: dict[int, float] = {}
+        as_typed: set[int] = set()
+        for weight, alts, lit in c.groups(tuning):
+            for pk, s in scores(match_expr(store, alts)).items():
+                best[pk] = max(best.get(pk, 0.0), weight * s)
+                if lit:
+                    as_typed.add(pk)
+        for pk, s in best.items():
+            totals[pk] = totals.get(pk, 0.0) + s
+            satisfied[pk] += 1
+        for pk in as_typed:
+            literal[pk] += 1
+    if tuning.proximity_weight:
+        # Query words that stand close together in a record (NEAR) add to its score.
+        primaries = [c.primary for c in plan.concepts]
+        pairs = [(a, b) for a, b in itertools.pairwise(primaries) if a and b]
+        if pairs:
+            near = scores(near_expr(store, pairs, tuning.proximity_distance))
+            for pk, s in near.items():
+                if pk in totals:
+                    totals[pk] += tuning.proximity_weight * s
+    if plan.excluded:
+        for pk in scores(match_expr(store, plan.excluded)):
+            totals.pop(pk, None)
+    full = {pk for pk in totals if satisfied[pk] >= n}
+    as_typed_all = {pk for pk in full if literal[pk] >= n}
+
+    def best_of(items: Mapping[int, float], k: int) -> list[Scored]:
+        found = [Scored(pk, s, pk in full, pk in as_typed_all) for pk, s in items.items()]
+        return heapq.nsmallest(k, found, key=lambda x: ((x.tier if tiered else 0), -x.score, x.pk))
+
+    first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
+    use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
+    extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
+    records = store.count()
+    if not extra:
+        mean, std = _stats(totals.values(), records)
+        return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
+    # Pseudo-relevance feedback re-scores the records found (it never adds records
+    # that match no query word), and leaves the first pass's best few where they are.
+    prf = scores(match_expr(store, extra))
+    top_own = max(totals.values()) or 1.0
+    top_prf = max(prf.values(), default=0.0) or 1.0
+    kept = first[: tuning.feedback_keep]
+    kept_pks = {h.pk for h in kept}
+    mixed = {
+        pk: s / top_own + tuning.feedback_weight * prf.get(pk, 0.0) / top_prf
+        for pk, s in totals.items()
+        if pk not in kept_pks
+    }
+    rest = best_of(mixed, max(0, depth - len(kept)))
+    floor = max((h.score for h in rest), default=0.0)
+    head = [
+        replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
+        for k, h in enumerate(kept)
+    ]
+    mean, std = _stats([*mixed.values(), *(h.score for h in head)], records)
+    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), mean, std)
+
+
+def _one_concept(
+    store: Any, plan: Plan, filters: Filters, tuning: Tuning, depth: int, tiered: bool
+) -> Ranking | None:
+    """One word (the commonest search): the engine ranks and counts on its own; the
+    records holding the word as typed first, then those found through its synonyms or
+    corrections. None where the store has no such fast path."""
+    groups = plan.concepts[0].groups(tuning)
+    as_typed = [(match_expr(store, alts), w) for w, alts, lit in groups if lit]
+    every = [(match_expr(store, alts), w) for w, alts, _ in groups]
+    first = store.fts_top(as_typed, tuning.weights, depth, filters) if as_typed else ([], 0)
+    if first is None:
+        return None
+    top, n_typed = first
+    out = [Scored(pk, s, True, True) for pk, s in top]
+    total = n_typed
+    if len(every) > len(as_typed):
+        more = store.fts_top(every, tuning.weights, depth + len(out), filters)
+        if more is None:
+            return None
+        top_all, total = more
+        if not tiered:
+            seen = {pk for pk, _ in top}
+            out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
+            out.sort(key=lambda h: (-h.score, h.pk))
+        elif len(out) < depth:
+            seen = {h.pk for h in out}
+            out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
+    # The scores beyond the first ``depth`` are not read: the statistics are of the best
+    # (the mean and spread a record of the page is measured against).
+    mean, std = _stats((h.score for h in out), store.count())
+    return Ranking(out[:depth], total, n_typed, mean, std)
+
+
+def _feedback(store: Any, plan: Plan, top: Sequence[Scored], tuning: Tuning) -> list[Alt]:
+    """Pseudo-relevance feedback: words typical of the best first-pass records."""
+    texts = store.search_texts([h.pk for h in top])
+    if not texts:
+        return []
+    best = top[0].score or 1.0
+    weight: dict[str, float] = {}
+    seen_in: Counter[str] = Counter()
+    for h in top:
+        pk, score = h.pk, h.score
+        words = [w for w in _WORD.findall(texts.get(pk, "").lower()) if _feedback_word(w)]
+        if not words:
+            continue
+        counts = Counter(words)
+        share = score / best
+        for word, k in counts.items():
+            weight[word] = weight.get(word, 0.0) + share * k / len(words)
+            seen_in[word] += 1
+    asked = {light_stem(w) for c in plan.concepts for a in c.everything() for w in a[0]}
+    candidates = [
+        w
+        for w in sorted(weight, key=lambda x: (-weight[x], x))[:80]
+        if seen_in[w] >= min(2, len(top)) and light_stem(w) not in asked
+    ]
+    if not candidates:
+        return []
+    df = store.word_counts(candidates)
+    n = max(store.count(), 1)
+    scored = []
+    for w in candidates:
+        d = df.get(w, 0)
+        if d < 2:
+            continue
+        scored.append((weight[w] * math.log(n / d), w))
+    scored.sort(reverse=True)
+    chosen: list[str] = []
+    stems: set[str] = set()
+    for _, w in scored:
+        st = light_stem(w)
+        if st in stems:
+            continue
+        stems.add(st)
+        chosen.append(w)
+        if len(chosen) >= tuning.feedback_terms:
+            break
+    return [((w,), False, None) for w in chosen]
+
+
+def _feedback_word(w: str) -> bool:
+    return len(w) > 2 and w not in STOPWORDS and not w.isdigit() and not w[0].isdigit()

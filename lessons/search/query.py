@@ -1,0 +1,196 @@
+"""The query language (SPEC §5): parsing user text into terms, and quoting them into
+the engines' syntax (FTS5 or PostgreSQL tsquery) so that user text never reaches
+the engine unquoted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# --- the query language ------------------------------------------------------------
+
+# field:word -> the full-text column (the FTS table calls the tags column tags_text).
+FIELDS = {
+    "title": "title",
+    "summary": "summary",
+    "lesson": "lesson",
+    "recommendations": "recommendations",
+    "tags": "tags_text",
+    "campaign": "campaign",
+    "team": "team",
+}
+_FIELD_RE = re.compile(r"(" + "|".join(FIELDS) + r"):", re.IGNORECASE)
+# A word: letters and digits of any script (FTS5's unicode61 tokenizer agrees).
+_WORD = re.compile(r"[^\W_]+")
+# Control characters (NUL among them) would end or break an FTS string.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 32
+
+
+@dataclass(frozen=True)
+class Term:
+    """One item of a query: a word, a hyphenated compound or a quoted phrase."""
+
+    words: tuple[str, ...]  # lower-cased tokens; more than one are matched as a phrase
+    column: str | None = None  # field:word restricts to one full-text column
+    prefix: bool = False  # word* : the last word is a prefix
+    negated: bool = False  # -word : records containing it are left out
+    quoted: bool = False  # "a phrase" as typed
+    raw: str = ""  # as typed, for messages
+
+    @property
+    def plain(self) -> bool:
+        """A bare word (or compound) that search may expand and correct."""
+        return not (self.column or self.prefix or self.quoted)
+
+
+def parse_query(text: str) -> list[Term]:
+    """Read user text into terms; anything that is not query syntax is searched for or ignored.
+
+    Syntax: ``word``, ``"a phrase"`` (an unclosed quote runs to the end), ``-word``
+    or ``-"a phrase"`` to exclude, ``word*`` for a prefix, ``field:word`` or
+    ``field:"a phrase"`` for the fields of ``FIELDS``. Punctuation inside a word
+    splits it into a phrase (``fail-over`` is the phrase ``fail over``).
+    """
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 2]))
+    text = text[:MAX_QUERY_CHARS]
+    terms: list[Term] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        negated = text[i] == "-" and i + 1 < n and not text[i + 1].isspace()
+        if negated:
+            i += 1
+        column = None
+        m = _FIELD_RE.match(text, i)
+        if m and m.end() < n and not text[m.end()].isspace():
+            column = FIELDS[m.group(1).lower()]
+            i = m.end()
+        if text[i] == '"':
+            end = text.find('"', i + 1)
+            end = n if end < 0 else end
+            body = text[i + 1 : end]
+            i = end + 1
+            prefix = i < n and text[i] == "*"
+            i += prefix
+            quoted = True
+        else:
+            end = i
+            while end < n and not text[end].isspace():
+                end += 1
+            body = text[i:end]
+            i = end
+            prefix = body.endswith("*")
+            quoted = False
+        words = tuple(w.lower() for w in _WORD.findall(body))
+        if words:
+            terms.append(Term(words, column, prefix, negated, quoted, body.rstrip("*")))
+    return terms
+
+
+def fts_phrase(words: Sequence[str], prefix: bool = False, column: str | None = None) -> str:
+    """One FTS5 phrase, quoted so that nothing in it is read as syntax."""
+    phrase = '"' + " ".join(words).replace('"', '""') + '"'
+    if prefix:
+        phrase += " *"
+    return f"{column} : {phrase}" if column else phrase
+
+
+def to_fts(text: str) -> str:
+    """The user's query as an FTS5 expression: every term must match, ``-term`` excluded.
+
+    An empty string when there is nothing to search for (no words, or only
+    exclusions: FTS5 cannot start with NOT).
+    """
+    terms = parse_query(text)
+    wanted = [fts_phrase(t.words, t.prefix, t.column) for t in terms if not t.negated]
+    if not wanted:
+        return ""
+    expr = " AND ".join(wanted)
+    for t in terms:
+        if t.negated:
+            expr = f"({expr}) NOT {fts_phrase(t.words, t.prefix, t.column)}"
+    return expr
+
+
+# An alternative a concept can be satisfied by: (words, prefix, column).
+Alt = tuple[tuple[str, ...], bool, "str | None"]
+
+
+def alts_fts(alts: Iterable[Alt]) -> str:
+    """FTS5 syntax for "any of these"."""
+    return " OR ".join(fts_phrase(w, p, c) for w, p, c in dict.fromkeys(alts))
+
+
+def near_fts(pairs: Iterable[tuple[str, str]], distance: int) -> str:
+    """FTS5 syntax for "any of these word pairs close together"."""
+    return " OR ".join(f'NEAR("{a}" "{b}", {int(distance)})' for a, b in dict.fromkeys(pairs))
+
+
+# PostgreSQL keeps four weight labels; each full-text column has one (store/postgres.py).
+TS_LABELS = {
+    "title": "A",
+    "tags_text": "A",
+    "lesson": "B",
+    "recommendations": "B",
+    "summary": "C",
+    "campaign": "D",
+    "team": "D",
+}
+
+
+def alts_tsquery(alts: Iterable[Alt]) -> str:
+    """PostgreSQL ``to_tsquery`` syntax for "any of these".
+
+    Words hold letters and digits only (``parse_query``), so quoting them is
+    enough; ``field:word`` becomes the field's weight label (title and tags share A).
+    """
+    parts = []
+    for words, prefix, column in dict.fromkeys(alts):
+        label = TS_LABELS.get(column or "", "")
+        quoted = ["'" + w.replace("'", "''").replace("\\", "") + "'" for w in words]
+        if label:
+            quoted = [f"{q}:{label}" for q in quoted]
+        if prefix:
+            quoted[-1] += "*" if label else ":*"
+        parts.append("(" + " <-> ".join(quoted) + ")")
+    return " | ".join(parts)
+
+
+def match_expr(store: Any, alts: Iterable[Alt]) -> str:
+    """ "Any of these" in the query syntax of ``store`` (FTS5 or PostgreSQL tsquery)."""
+    if getattr(store, "dialect", "fts5") == "tsquery":
+        return alts_tsquery(alts)
+    return alts_fts(alts)
+
+
+def near_expr(store: Any, pairs: Iterable[tuple[str, str]], distance: int) -> str:
+    """Word pairs close together; empty where the store has no NEAR (PostgreSQL)."""
+    if getattr(store, "dialect", "fts5") == "tsquery":
+        return ""
+    return near_fts(pairs, distance)
+
+
+# --- words -------------------------------------------------------------------------
+
+# Not required and not scored on their own; they still take part in phrases and
+# in synonym matching ("ran out of storage").
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren as at be because
+    been before being below between both but by can cannot could couldn couldnt did didn
+    didnt do does doesn doesnt doing don dont down during each few for from further get
+    gets got had hadn has hasn have haven having he her here hers herself him himself his
+    how i if in into is isn it its itself just let ll me more most much must mustn my
+    myself no nor not now of off on once only or other ought our ours ourselves out over
+    own re s same shan she should shouldn so some such t than that the their theirs them
+    themselves then there these they this those through to too under until up us very was
+    wasn we were weren what when where which while who whom why will with won wont would
+    wouldn ve you your yours yourself yourselves d m o y ain whether via yet""".split()  # noqa: SIM905
+)

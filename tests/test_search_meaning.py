@@ -1,0 +1,419 @@
+"""Issue 13: honest corrections, literal first, meaning (vectors), other languages."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from lessons.errors import NoMatchError, UsageError
+from lessons.kb import KnowledgeBase
+from lessons.search import search
+from lessons.search.language import get_language, ukrainian_stem
+from tests.conftest import KB
+
+
+def _open(kb: KB) -> KnowledgeBase:
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    from lessons.search.semantic import update_vectors
+
+    update_vectors(base.store)
+    return base
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any attempt to open a network connection fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    yield
+
+
+@pytest.fixture
+def incidents(kb: KB) -> KnowledgeBase:
+    kb.add(
+        "dns-1",
+        title="DNS change broke name resolution",
+        summary="A bad record in the DNS zone sent every client to the wrong address.",
+    )
+    kb.add(
+        "dns-2",
+        title="Resolver cache kept a stale DNS answer",
+        summary="Clients resolved the old address for an hour after the DNS change.",
+    )
+    kb.add(
+        "resolve-only",
+        title="Lookups failed when the resolvers were overloaded",
+        summary="Name lookups timed out; clients could not resolve hostnames.",
+    )
+    kb.add(
+        "cooling",
+        title="Cooling failure in the data centre",
+        summary="The chillers stopped during a heat wave and servers shut down to protect"
+        " themselves from overheating.",
+    )
+    kb.add(
+        "patch",
+        title="Faulty vendor patch took laptops offline",
+        summary="An automatic update from the endpoint vendor crashed every laptop at boot.",
+    )
+    kb.add(
+        "escalation",
+        title="Unclear escalation path during the night",
+        summary="Nobody knew who was on call, so the page went unanswered for an hour.",
+    )
+    for i in range(12):
+        kb.add(
+            f"filler-{i}",
+            title=f"Quarterly budget review number {i}",
+            summary="The finance team reviewed the spending plan and agreed next steps.",
+        )
+    return _open(kb)
+
+
+# --- spelling ---------------------------------------------------------------------
+
+
+def test_a_word_of_the_language_is_never_corrected_into_another_word(
+    incidents: KnowledgeBase,
+) -> None:
+    # "quarrel" is in no record but is English: not turned into "quarterly".
+    with pytest.raises(NoMatchError) as err:
+        search(incidents.store, "quarrel", mode="lexical")
+    assert "quarrel" in (err.value.hint or "")
+    result = search(incidents.store, "quarrel budget", mode="lexical")
+    assert result.corrected == {}
+    assert result.unknown == ["quarrel"]
+    assert result.showing is None
+
+
+def test_a_typo_is_searched_beside_its_correction_and_the_message_says_both(
+    incidents: KnowledgeBase,
+) -> None:
+    result = search(incidents.store, "reslover cache", mode="lexical")
+    assert result.corrected == {"reslover": "resolver"}
+    assert result.showing == "resolver cache"
+    assert result.hits[0].id == "dns-2"
+    # The record holds the correction, not the word as typed.
+    assert result.hits[0].match == "similar"
+    assert result.matched_all == 0
+
+
+# --- literal first ----------------------------------------------------------------
+
+
+def test_a_specific_word_alone_puts_the_records_holding_it_first(
+    incidents: KnowledgeBase,
+) -> None:
+    result = search(incidents.store, "dns", limit=5)
+    ids = [h.id for h in result.hits]
+    assert ids[:2] == ["dns-1", "dns-2"] or ids[:2] == ["dns-2", "dns-1"]
+    assert [h.match for h in result.hits[:2]] == ["all", "all"]
+    # Records found otherwise (the thesaurus's "resolve", or meaning) come after, and
+    # are not counted as matching every word.
+    assert result.matched_all == 2
+    assert all(h.match != "all" for h in result.hits[2:])
+
+
+def test_highlights_of_a_literal_hit_mark_only_the_words_typed(
+    incidents: KnowledgeBase,
+) -> None:
+    hit = search(incidents.store, "dns", limit=1).hits[0]
+    hot = {text.lower() for text, on in hit.snippet if on}
+    assert hot == {"dns"}
+
+
+def test_a_query_of_stop_words_only_gets_a_hint_not_every_record(
+    incidents: KnowledgeBase,
+) -> None:
+    with pytest.raises(UsageError) as err:
+        search(incidents.store, "the and of")
+    assert "only common words" in str(err.value)
+    assert '"the and of"' in (err.value.hint or "")
+
+
+# --- meaning ----------------------------------------------------------------------
+
+
+def test_meaning_finds_records_that_share_no_word_with_the_query(
+    incidents: KnowledgeBase, no_network: None
+) -> None:
+    result = search(incidents.store, "overheating heatwave", mode="semantic", limit=3)
+    assert result.hits[0].id == "cooling"
+    lexical = search(incidents.store, "chillers heat", mode="lexical")
+    assert [h.id for h in lexical.hits] == ["cooling"]
+    hybrid = search(incidents.store, "laptops crashed after an update", limit=3)
+    assert hybrid.hits[0].id == "patch"
+
+
+def test_modes_differ_and_explain_shows_both_contributions(incidents: KnowledgeBase) -> None:
+    hybrid = search(incidents.store, "who was on call at night", explain=True, limit=3)
+    top = hybrid.hits[0]
+    assert top.id == "escalation"
+    assert top.explain is not None
+    assert top.explain["lexical_rank"] is not None
+    assert top.explain["semantic_rank"] is not None
+    assert top.explain["cosine"] > 0
+    assert hybrid.mode == "hybrid"
+    lexical = search(incidents.store, "who was on call at night", mode="lexical", explain=True)
+    assert lexical.mode == "lexical"
+    assert all(h.explain and h.explain["semantic_rank"] is None for h in lexical.hits)
+
+
+def test_gibberish_finds_nothing_by_meaning(incidents: KnowledgeBase) -> None:
+    with pytest.raises(NoMatchError):
+        search(incidents.store, "zqxwv", exact=True)
+
+
+def test_an_unknown_mode_is_bad_input(incidents: KnowledgeBase) -> None:
+    with pytest.raises(UsageError):
+        search(incidents.store, "dns", mode="fuzzy")
+
+
+# --- vectors in the index ----------------------------------------------------------
+
+
+def _vector_rows(base: KnowledgeBase) -> int:
+    return int(base.store.one("SELECT count(*) FROM vector")[0])
+
+
+def test_index_embeds_only_new_or_changed_records(kb: KB) -> None:
+    from lessons.search.semantic import update_vectors
+
+    for i in range(5):
+        kb.add(f"r{i}", title=f"Record {i} about backups", summary=f"Backup number {i} failed.")
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    first = update_vectors(base.store)
+    assert (first.embedded, first.reused) == (5, 0)
+    again = update_vectors(base.store)
+    assert (again.embedded, again.reused) == (0, 0)
+    kb.add("r2", title="Record 2 about restores", summary="Restore number 2 failed.")
+    base.sync()
+    one = update_vectors(base.store)
+    assert (one.embedded, one.reused) == (1, 0)
+    assert one.pruned == 1  # the old text's vector
+    assert base.store.vector_counts() == (5, 5)
+    assert _vector_rows(base) == 5
+
+
+def test_an_interrupted_embedding_keeps_what_it_did_and_search_says_so(kb: KB) -> None:
+    from lessons.search import INLINE_EMBED
+    from lessons.search.semantic import BATCH, update_vectors
+
+    n = INLINE_EMBED + BATCH + 10
+    for i in range(n):
+        kb.add(f"r{i:04d}", title=f"Backup job {i} failed overnight", summary="Disk was full.")
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    done = update_vectors(base.store, limit=BATCH)  # as if stopped after one batch
+    assert done.embedded == BATCH
+    assert base.store.vector_counts() == (BATCH, n)
+    result = search(base.store, "backup job overnight", limit=3)
+    assert result.vectors_missing == n - BATCH
+    assert result.as_json()["without_vectors"] == n - BATCH
+    rest = update_vectors(base.store)
+    assert rest.embedded + rest.reused == n - BATCH
+    assert base.store.vector_counts() == (n, n)
+
+
+def test_a_changed_model_version_embeds_again(kb: KB) -> None:
+    from lessons.search.semantic import load_model, update_vectors
+
+    kb.add("a", title="Certificate expired", summary="The TLS certificate lapsed.")
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    update_vectors(base.store)
+    model = load_model()
+    newer = type(model)(model.pieces, model.vectors, model.scales, model.weights, "next-model")
+    # Records point at the old model's vectors: drop the pointers, as a new version does.
+    with base.store.transaction():
+        base.store.execute("DELETE FROM record_vector")
+    report = update_vectors(base.store, model=newer)
+    assert report.embedded == 1
+    assert report.pruned == 1
+
+
+def test_index_command_embeds_after_the_words_and_search_uses_the_vectors(kb: KB) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    for i in range(6):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    res = kb.run("index")
+    assert res.exit_code == 0
+    res = kb.run("search", "--mode", "semantic", "--json", "overheating", "-n", "1")
+    assert res.exit_code == 0
+    assert '"id": "cooling"' in res.stdout
+    assert '"mode": "semantic"' in res.stdout
+    with sqlite3.connect(kb.root / ".lessons" / "index.db") as conn:
+        assert conn.execute("SELECT count(*) FROM record_vector").fetchone()[0] == 7
+
+
+def test_search_explain_prints_both_contributions(kb: KB) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    for i in range(6):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    kb.run("index")
+    res = kb.run("search", "--explain", "cooling", "chillers")
+    assert res.exit_code == 0
+    first = res.stdout.splitlines()[0]
+    assert "lexical #1" in first and "semantic #1" in first
+
+
+def test_search_limit_minus_one_is_the_clean_message_of_list(kb: KB) -> None:
+    kb.add("a")
+    res = kb.run("search", "title", "--limit", "-1")
+    assert res.exit_code == 2
+    assert "-1 is not in the range x>=1" in res.stderr
+    assert "\x1f" not in res.stderr
+    assert kb.run("list", "--limit", "-1").stderr.splitlines()[-1] == res.stderr.splitlines()[-1]
+
+
+def test_lexical_commands_do_not_import_numpy(kb: KB) -> None:
+    kb.add("a", title="DNS outage", summary="A DNS outage.")
+    env_root = str(kb.root)
+    code = (
+        "import sys; from lessons.cli.main import main\n"
+        "sys.argv = ['lessons', '--kb', sys.argv[1], 'search', '--mode', 'lexical', 'dns']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('numpy' in sys.modules, 'onnxruntime' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, env_root], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+    version = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from lessons.cli.main import main\n"
+            "sys.argv=['lessons','--version']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('numpy' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.strip().splitlines()[-1] == "False"
+
+
+# --- other languages ---------------------------------------------------------------
+
+
+def test_portuguese_records_are_found_by_their_inflected_forms(kb: KB) -> None:
+    kb.config("language: portuguese\n")
+    kb.add(
+        "pt-1",
+        title="Os servidores falharam durante a atualização",
+        summary="A atualização do sistema derrubou todos os servidores de produção.",
+    )
+    kb.add(
+        "pt-2",
+        title="Cópia de segurança incompleta",
+        summary="A cópia de segurança da base de dados não terminou.",
+    )
+    for i in range(6):
+        kb.add(f"pt-f{i}", title=f"Reunião de orçamento {i}", summary="A equipa reviu as contas.")
+    base = _open(kb)
+    assert base.config.language == "portuguese"
+    found = search(base.store, "servidor falhou", mode="lexical", language="portuguese")
+    assert found.hits[0].id == "pt-1"
+    assert found.hits[0].match == "all"
+    copies = search(base.store, "cópias", mode="lexical", language="portuguese")
+    assert [h.id for h in copies.hits] == ["pt-2"]
+    # "de" is a Portuguese stop word: not required, not counted as a match.
+    result = search(base.store, "de servidores", mode="lexical", language="portuguese")
+    assert result.matched_all == 1
+    assert [h.id for h in result.hits] == ["pt-1"]
+
+
+def test_ukrainian_records_are_found_by_their_inflected_forms(kb: KB) -> None:
+    kb.config("language: ukrainian\n")
+    kb.add(
+        "uk-1",
+        title="Сервери впали після оновлення",
+        summary="Оновлення системи зупинило всі сервери та мережу.",
+    )
+    kb.add(
+        "uk-2",
+        title="Резервна копія не завершилась",
+        summary="Резервної копії бази даних немає за минулий тиждень.",
+    )
+    for i in range(6):
+        kb.add(f"uk-f{i}", title=f"Нарада щодо бюджету {i}", summary="Команда переглянула витрати.")
+    base = _open(kb)
+    found = search(base.store, "сервер оновленням", mode="lexical", language="ukrainian")
+    assert found.hits[0].id == "uk-1"
+    assert found.hits[0].match == "all"
+    copies = search(base.store, "резервною копією", mode="lexical", language="ukrainian")
+    assert copies.hits[0].id == "uk-2"
+    # "та" (and) is a stop word: the query is only "мережа", held by uk-1 as "мережу".
+    only = search(base.store, "та мережа", mode="lexical", language="ukrainian")
+    assert [h.id for h in only.hits] == ["uk-1"]
+    assert only.matched_all == 1
+
+
+def test_language_stemmers_and_stop_words() -> None:
+    pt = get_language("pt")
+    assert pt.name == "portuguese"
+    assert pt.stem("servidores") == pt.stem("servidor")
+    assert "de" in pt.stopwords
+    uk = get_language("ukrainian")
+    assert "та" in uk.stopwords
+    assert ukrainian_stem("мережею") == ukrainian_stem("мережа") == ukrainian_stem("мережі")
+    assert ukrainian_stem("серверів") == ukrainian_stem("сервер")
+    assert get_language().is_word("quarrel")
+    assert not get_language().is_word("certficate")
+    assert uk.is_word("будь-що")  # no word list: nothing is corrected
+
+
+def test_an_unknown_language_in_lessons_yaml_names_the_line(kb: KB) -> None:
+    kb.config("name: x\nlanguage: klingon\n")
+    kb.add("a")
+    res = kb.run("list")
+    assert res.exit_code == 2
+    assert "unknown language 'klingon'" in res.stderr
+    assert "lessons.yaml:2" in res.stderr
+
+
+def test_postgres_store_keeps_vectors_and_searches_by_meaning(kb: KB, pg_url: str) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    for i in range(6):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    assert kb.run("--db", pg_url, "index").exit_code == 0
+    res = kb.run("--db", pg_url, "search", "--json", "--explain", "chillers", "overheating")
+    assert res.exit_code == 0
+    import json
+
+    doc = json.loads(res.stdout)
+    assert doc["mode"] == "hybrid"
+    assert doc["results"][0]["id"] == "cooling"
+    assert doc["results"][0]["explain"]["semantic_rank"] == 1
+
+
+def test_related_finds_a_record_close_in_meaning_that_shares_no_word(kb: KB) -> None:
+    from lessons.links import related
+
+    kb.add("heat", title="Chillers failed in a heat wave", summary="The servers overheated.")
+    kb.add("cool", title="Air conditioning broke down", summary="Machines got too hot.")
+    for i in range(10):
+        kb.add(f"b{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    base = _open(kb)
+    found = related(base, "heat", limit=3)
+    assert found[0].id == "cool"
+    assert found[0].shared_words == []
+    assert "similar meaning" in found[0].reasons
+    assert found[0].semantic_similarity is not None
+    assert found[0].as_dict()["semantic_similarity"] == found[0].semantic_similarity
