@@ -9,8 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
+from lessons.cli.choices import choose, choose_optional
 from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json, table
+from lessons.cli.completion import complete_campaigns, complete_from, complete_stages, complete_tags
+from lessons.cli.render import KIND_STYLE, Column, Doc, emit, is_tty, print_json, table
+from lessons.cli.terminal import safe_tree
 
 RETRO_FORMATS = ("terminal", "md", "html", "json")
 BRIEF_FORMATS = ("terminal", "md", "json")
@@ -24,16 +27,8 @@ def _format(
 ) -> str:
     """The output format: as asked, else from the template or -o's suffix, else terminal
     on a terminal and Markdown when piped."""
-    from lessons.errors import UsageError
-    from lessons.model import did_you_mean
-
     if fmt is not None:
-        if fmt not in choices:
-            raise UsageError(
-                f"--format must be one of {', '.join(choices)}, not '{fmt}'"
-                + did_you_mean(fmt, choices)
-            )
-        return fmt
+        return choose(fmt, choices, "--format")
     if template is not None:
         from lessons.reports import template_format
 
@@ -85,6 +80,7 @@ def retro(
             "-f",
             help="terminal, md, html or json [default: terminal on a terminal, else md;"
             " with -o, from the file's suffix].",
+            autocompletion=complete_from(RETRO_FORMATS),
         ),
     ] = None,
     output: Annotated[
@@ -100,6 +96,7 @@ def retro(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Items per list.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
@@ -116,7 +113,7 @@ def retro(
     from lessons.reports import render
     from lessons.reports.retro import build_retro
 
-    fmt = _format(fmt, RETRO_FORMATS, output, template)
+    fmt = _format("json" if json_out else fmt, RETRO_FORMATS, output, template)
     _check_template(template, fmt)
     if output is not None and fmt == "terminal":
         raise UsageError("-o writes md, html or json", hint="add --format md, html or json")
@@ -124,9 +121,12 @@ def retro(
     filters = build_filters(kb, **filter_values)
     data = build_retro(kb, filters, limit=limit).as_dict()
     if fmt == "terminal":
-        print_retro(data)
+        print_retro(safe_tree(data))
         return
     if fmt == "json":
+        if output is None:
+            print_json(data)
+            return
         text = _json_text(data)
     else:
         text = render(f"retro.{fmt}.j2", data, html=fmt == "html", template=template)
@@ -429,14 +429,27 @@ def brief(
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", help="A theme of the plan (repeat): lessons with it rank higher."),
+        typer.Option(
+            "--tag",
+            help="A theme of the plan (repeat): lessons with it rank higher.",
+            autocompletion=complete_tags,
+        ),
     ] = None,
     campaign: Annotated[
         str | None,
-        typer.Option("--campaign", help="The campaign planned: its past lessons rank higher."),
+        typer.Option(
+            "--campaign",
+            help="The campaign planned: its past lessons rank higher.",
+            autocompletion=complete_campaigns,
+        ),
     ] = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", help="The stage planned (objectives, audience, …).")
+        str | None,
+        typer.Option(
+            "--stage",
+            help="The stage planned (objectives, audience, …).",
+            autocompletion=complete_stages,
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, help="Show at most N lessons.")
@@ -447,8 +460,10 @@ def brief(
             "--format",
             "-f",
             help="terminal, md or json [default: terminal on a terminal, else md].",
+            autocompletion=complete_from(BRIEF_FORMATS),
         ),
     ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Before planning: the past lessons that bear on the plan, as a checklist.
 
@@ -462,15 +477,16 @@ def brief(
     from lessons.reports import render
     from lessons.reports.brief import build_brief
 
-    fmt = _format(fmt, BRIEF_FORMATS, None, None)
+    fmt = _format("json" if json_out else fmt, BRIEF_FORMATS, None, None)
     plan = " ".join(part for part in (text, _read_plan(from_file)) if part)
     kb, _ = synced_kb()
+    stage = choose_optional(stage, kb.config.stages, "--stage")
     result = build_brief(kb, plan, tags=tag or (), campaign=campaign, stage=stage, limit=limit)
     data = result.as_dict()
     if fmt == "json":
         print_json(data)
     elif fmt == "md":
-        sys.stdout.write(render("brief.md.j2", data, html=False))
+        emit(render("brief.md.j2", data, html=False), None)
     else:
         print_brief(data)
 
@@ -557,6 +573,14 @@ def print_brief(data: dict[str, Any]) -> None:
 
 # --- actions -----------------------------------------------------------------------
 
+ACTION_COLUMNS = (
+    Column("due"),
+    Column("status"),
+    Column("owner", cut=2, min=10),
+    Column("id", "cyan"),
+    Column("action", cut=1, min=20),
+)
+
 
 @app.command()
 @with_filters
@@ -588,19 +612,17 @@ def actions(
         print_json({"total": len(items), "results": items})
     else:
         table(
-            ("due", "status", "owner", "id", "action"),
+            ACTION_COLUMNS,
             [
                 (
                     a["due"] or "",
-                    "overdue" if a["overdue"] else a["status"],
+                    ("overdue", "red") if a["overdue"] else a["status"],
                     a["owner"] or "",
                     a["id"],
                     a["do"],
                 )
                 for a in items
             ],
-            ("", "", "", "cyan", ""),
-            ratios=(0, 0, 1, 0, 3),
         )
     if not items:
         raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
