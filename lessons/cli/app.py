@@ -9,7 +9,9 @@ from typing import Any
 
 import typer
 from typer._click.core import Context
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
+from typer.exceptions import Exit
 
 from lessons.cli.terminal import COLOR_MODES, safe, stop_pager
 from lessons.cli.terminal import reset as terminal_reset
@@ -64,9 +66,18 @@ class LessonsGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         add_global_options(self)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except ClickException as exc:
+            raise _shown(exc) from None
+
     def invoke(self, ctx: Context) -> Any:
         try:
             return self._invoke(ctx)
+        except ClickException as exc:
+            # A usage error in a command's arguments (they may come from a file).
+            raise _shown(exc) from None
         finally:
             # Whatever happened, the pager gets the end of its input and the reader
             # the terminal back before the process exits.
@@ -98,6 +109,18 @@ class LessonsGroup(TyperGroup):
         if STATE.skipped_files:
             ctx.exit(2)
         return result
+
+
+def _shown(exc: ClickException) -> Exit:
+    """The framework's own message for a usage error, made safe (it quotes what was
+    typed), on stderr; the exit that follows it."""
+    import io
+
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    sys.stderr.write(safe(buffer.getvalue()))
+    sys.stderr.flush()
+    return Exit(exc.exit_code)
 
 
 def _silence_stdout() -> None:

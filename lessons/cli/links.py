@@ -25,11 +25,11 @@ OtherArg = Annotated[
 ]
 RELATED_COLUMNS = (
     Column("score", "bold", right=True),
-    Column("id", "bold"),
+    Column("id", "bold", own_line=True),
     Column("kind"),
     Column("date", "dim"),
-    Column("title", cut=1, min=20),
-    Column("why", "dim", cut=2, min=16),
+    Column("title", cut=1, min=24),
+    Column("why", "dim", cut=2, min=16, alone=True),
 )
 GRAPH_FORMATS = ("dot", "mermaid", "json")
 # -o FILE's suffix: the format written, and for images the Graphviz output type.

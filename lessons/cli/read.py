@@ -23,11 +23,11 @@ from lessons.model import RELATIONS, STANDARD_KEYS, today
 from lessons.store.base import SORTS
 
 LIST_COLUMNS = (
-    Column("id", "bold"),
+    Column("id", "bold", own_line=True),
     Column("kind"),
     Column("date", "dim"),
-    Column("title", cut=1, min=20),
-    Column("tags", "cyan", cut=2, min=12, items=True),
+    Column("title", cut=1, min=24),
+    Column("tags", "cyan", cut=2, min=14, items=True),
 )
 
 
@@ -185,4 +185,6 @@ def _links_section(
         doc.line((f"  {rel}", "magenta"))
         for rid, title, note in items:
             style = "red" if title == "(missing record)" else ""
-            doc.line(f"    {rid}  ", (title, style), ((f"  — {note}" if note else ""), "dim"))
+            doc.line(
+                f"    {rid}  ", (title, style), ((f"  — {note}" if note else ""), "dim"), hang=6
+            )

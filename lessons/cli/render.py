@@ -62,13 +62,17 @@ class Doc:
     def __init__(self) -> None:
         self.lines: list[list[Segment]] = []
         self.cut: set[int] = set()  # the lines shortened, not wrapped, on a terminal
+        self.hang: dict[int, int] = {}  # continuation indents given
 
-    def line(self, *segments: Segment | str, cut: bool = False) -> None:
-        """Add one line; plain strings carry no style. ``cut``: on a terminal, shorten
-        it with … to the width instead of wrapping it."""
+    def line(self, *segments: Segment | str, cut: bool = False, hang: int | None = None) -> None:
+        """Add one line; plain strings carry no style. On a terminal it is word-wrapped
+        (continuation lines indented by ``hang`` if given), or with ``cut`` shortened
+        with … to the width."""
         segs = [(s, "") if isinstance(s, str) else s for s in segments]
         if cut:
             self.cut.add(len(self.lines))
+        if hang is not None:
+            self.hang[len(self.lines)] = hang
         self.lines.append([(safe_line(t), style) for t, style in segs])
 
     def blank(self) -> None:
@@ -86,7 +90,11 @@ class Doc:
         for n, segs in enumerate(self.lines):
             cut = n in self.cut
             if term.tty:
-                parts = [_shorten_segments(segs, term.width)] if cut else wrap(segs, term.width)
+                parts = (
+                    [_shorten_segments(segs, term.width)]
+                    if cut
+                    else wrap(segs, term.width, self.hang.get(n))
+                )
             else:
                 parts = [segs]
             for part in parts:
@@ -127,17 +135,25 @@ def _shorten_segments(segs: Sequence[Segment], width: int) -> list[Segment]:
 
 
 _TOKENS = re.compile(r"\s+|\S+")
+# A list item's marker: its continuation lines hang under the text after it.
+_MARKER = re.compile(r" *(?:[-*•] |\[[ x-]\] |\d+\. )")
 
 
-def wrap(segs: Sequence[Segment], width: int) -> list[list[Segment]]:
-    """Word-wrap one styled line; continuation lines keep its indentation."""
+def wrap(segs: Sequence[Segment], width: int, hang: int | None = None) -> list[list[Segment]]:
+    """Word-wrap one styled line; continuation lines are indented as the line is (under
+    the text of a list item, or by ``hang``). A word longer than the line (a URL) is
+    never broken: it runs on, so that it can still be copied or clicked."""
     if _width(segs) <= width:
         return [list(segs)]
     text = "".join(t for t, _ in segs)
-    indent = " " * min(len(text) - len(text.lstrip(" ")), width // 2)
+    if hang is None:
+        marker = _MARKER.match(text)
+        hang = marker.end() if marker else len(text) - len(text.lstrip(" "))
+    indent = " " * min(hang, width // 2)
     lines: list[list[Segment]] = []
     current: list[Segment] = []
     used = 0
+    start = True  # still in the line's own leading spaces
 
     def flush() -> None:
         nonlocal current, used
@@ -151,37 +167,18 @@ def wrap(segs: Sequence[Segment], width: int) -> list[list[Segment]]:
         for token in _TOKENS.findall(chunk):
             w = cells(token)
             if token.isspace():
-                if used + w <= width and used > len(indent):
+                if start or used + w <= width:
                     current.append((token, style))
                     used += w
-                elif not lines and not current:
-                    current.append((token, style))  # the line's own indentation
-                    used += w
                 continue
+            start = False
             if used + w > width and used > len(indent):
-                flush()
-            while w > width - used:
-                # A word longer than the line (a URL): broken where the line ends.
-                head = shorten_exact(token, width - used)
-                current.append((head, style))
-                token = token[len(head) :]
-                w = cells(token)
                 flush()
             current.append((token, style))
             used += w
     if current and any(not t.isspace() for t, _ in current):
         lines.append(current)
     return lines
-
-
-def shorten_exact(text: str, width: int) -> str:
-    """The longest start of ``text`` that fits in ``width`` columns (at least one character)."""
-    used = 0
-    for i, ch in enumerate(text):
-        used += cells(ch)
-        if used > width:
-            return text[: max(i, 1)]
-    return text
 
 
 # --- tables --------------------------------------------------------------------------
@@ -201,6 +198,8 @@ class Column:
     min: int = 12
     right: bool = False
     items: bool = False  # a list ("a, b, c"): shortened by whole items, "a, b +1"
+    own_line: bool = False  # an id: when too long for the room left, on a line of its own
+    alone: bool = False  # when rows become blocks, this cell gets a line of its own
 
 
 def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
@@ -235,10 +234,14 @@ def _cell(cell: Cell) -> Segment:
 def layout(
     columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
 ) -> list[list[Segment]]:
-    """The lines of a table ``width`` columns wide: columns that are never cut keep their
-    full width, the others share what is left (the highest ``cut`` shortened first).
-    When even that does not fit, each row becomes a block: the uncut columns on one
-    line, the others below it, indented."""
+    """The lines of a table ``width`` columns wide.
+
+    Columns that are never cut keep their full width; the others share what is left,
+    the highest ``cut`` shortened first. When that does not fit, the ``own_line``
+    column (the id) gets the room left: the few ids longer than that are printed
+    whole on a line of their own, the row continuing aligned below. When most would
+    be, each row becomes a block: the uncut cells on one line, the others below.
+    """
     body = [[_cell(c) for c in row] for row in rows]
     keep = [
         i for i, col in enumerate(columns) if not body or any(row[i][0] for row in body)
@@ -249,22 +252,57 @@ def layout(
         max([cells(col.header)] + [cells(row[i][0]) for row in body]) for i, col in enumerate(cols)
     ]
     widths = fit(cols, natural, width)
-    if widths is not None:
-        header = [
-            (_pad(col.header, w, col.right), "bold") for col, w in zip(cols, widths, strict=True)
+    long_ids: int | None = None
+    if widths != natural:
+        # Something is shortened: narrowing the id column to what most ids need (the
+        # few longer ones on lines of their own) may leave room for it.
+        which, narrowed = _fit_long_ids(cols, body, natural, width)
+        if narrowed is not None and (widths is None or _roomier(cols, narrowed, widths)):
+            long_ids, widths = which, narrowed
+    if widths is None:
+        return _blocks(cols, body, natural, width)
+    header = [(_pad(col.header, w, col.right), "bold") for col, w in zip(cols, widths, strict=True)]
+    lines = [_row(header)]
+    for row in body:
+        cells_out = [
+            (_pad(_shorten(t, w, col), w, col.right), s or col.style)
+            for (t, s), col, w in zip(row, cols, widths, strict=True)
         ]
-        lines = [_row(header)]
-        for row in body:
-            lines.append(
-                _row(
-                    [
-                        (_pad(_shorten(t, w, col), w, col.right), s or col.style)
-                        for (t, s), col, w in zip(row, cols, widths, strict=True)
-                    ]
-                )
-            )
-        return lines
-    return _blocks(cols, body, natural, width)
+        if long_ids is not None and cells(row[long_ids][0]) > widths[long_ids]:
+            text, style = row[long_ids]
+            lines.append([(text, style or cols[long_ids].style)])
+            cells_out[long_ids] = (" " * widths[long_ids], "")
+        lines.append(_row(cells_out))
+    return lines
+
+
+def _roomier(cols: Sequence[Column], new: Sequence[int], old: Sequence[int]) -> bool:
+    """True when ``new`` gives the most important shortened column (the title) more room."""
+    first = min((i for i, c in enumerate(cols) if c.cut), key=lambda i: cols[i].cut, default=None)
+    return first is not None and new[first] > old[first]
+
+
+def _fit_long_ids(
+    cols: Sequence[Column], body: Sequence[Sequence[Segment]], natural: Sequence[int], width: int
+) -> tuple[int | None, list[int] | None]:
+    """The own-line column and widths that fit when it is narrowed to what most of its
+    cells need (and no more than the room left); None when most cells would not fit."""
+    which = next((i for i, c in enumerate(cols) if c.own_line), None)
+    if which is None or not body:
+        return None, None
+    least = [
+        natural[i] if not c.cut else min(natural[i], max(c.min, cells(c.header)))
+        for i, c in enumerate(cols)
+    ]
+    room = width - (sum(least) - least[which]) - GAP * (len(cols) - 1)
+    lengths = sorted(cells(row[which][0]) for row in body)
+    usual = lengths[int(0.9 * (len(lengths) - 1))]  # what nine ids in ten need
+    narrowed = max(cells(cols[which].header), min(room, usual))
+    if narrowed > room or sum(1 for n in lengths if n > narrowed) * 2 > len(lengths):
+        return None, None
+    trial = list(natural)
+    trial[which] = narrowed
+    return which, fit(cols, trial, width)
 
 
 def fit(cols: Sequence[Column], natural: Sequence[int], width: int) -> list[int] | None:
@@ -325,30 +363,42 @@ def _blocks(
     """Each row as a block: the uncut cells on the first line (aligned), then the others,
     on one line when they fit and each on its own when not, shortened with …"""
     whole = [i for i, c in enumerate(cols) if not c.cut]
-    rest = [i for i, c in enumerate(cols) if c.cut]
+    # Below the first line: the cells that may be cut, the most important first, on one
+    # line (each shortened to its share), and those marked ``alone`` on their own.
+    rest = sorted(
+        (i for i, c in enumerate(cols) if c.cut and not c.alone), key=lambda i: cols[i].cut
+    )
+    alone = [i for i, c in enumerate(cols) if c.cut and c.alone]
     lines: list[list[Segment]] = []
     room = width - INDENT
-    sub = fit([cols[i] for i in rest], [natural[i] for i in rest], room)
+    # Pad the uncut cells into columns only as far as the line stays within the width.
+    pads = [natural[i] for i in whole]
+    if pads and sum(pads) + GAP * (len(pads) - 1) > width:
+        # The widest (the id) is not padded: the cells after it follow it directly.
+        pads[pads.index(max(pads))] = 0
     for row in body:
         first = [
-            (_pad(row[i][0], natural[i], cols[i].right), row[i][1] or cols[i].style)
+            (_pad(row[i][0], pads[n], cols[i].right), row[i][1] or cols[i].style)
             if n < len(whole) - 1
             else (row[i][0], row[i][1] or cols[i].style)
             for n, i in enumerate(whole)
         ]
         lines.append(_row(first))
         cells_rest = [(i, row[i]) for i in rest if row[i][0]]
-        if not cells_rest:
-            continue
-        if sub is not None:
-            # Each cut column shortened to its share, but only the space its text needs.
-            share = dict(zip(rest, sub, strict=True))
+        # Fitted row by row: nothing below has to line up with the row above.
+        sub = fit([cols[i] for i, _ in cells_rest], [cells(c[0]) for _, c in cells_rest], room)
+        if sub is not None and cells_rest:
+            share = dict(zip([i for i, _ in cells_rest], sub, strict=True))
             segs = [
                 (_shorten(t, share[i], cols[i]), s or cols[i].style) for i, (t, s) in cells_rest
             ]
             lines.append([(" " * INDENT, ""), *_row(segs)])
         else:
             for i, (t, s) in cells_rest:
+                lines.append([(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)])
+        for i in alone:
+            t, s = row[i]
+            if t:
                 lines.append([(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)])
     return lines
 

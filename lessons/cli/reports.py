@@ -576,9 +576,9 @@ def print_brief(data: dict[str, Any]) -> None:
 ACTION_COLUMNS = (
     Column("due"),
     Column("status"),
-    Column("owner", cut=2, min=10),
-    Column("id", "cyan"),
-    Column("action", cut=1, min=20),
+    Column("owner", cut=2, min=12),
+    Column("id", "cyan", own_line=True),
+    Column("action", cut=1, min=30),
 )
 
 
