@@ -11,7 +11,7 @@ from lessons.cli.app import app, write_err
 from lessons.cli.choices import choose, expand
 from lessons.cli.common import IdArg, JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
 from lessons.cli.completion import complete_from, complete_ids, complete_relations
-from lessons.cli.render import Column, Doc, emit, json_text, print_json, table
+from lessons.cli.render import Column, Doc, emit, print_json, table
 from lessons.model import RELATIONS
 
 _RELS = ", ".join(RELATIONS)
@@ -241,7 +241,7 @@ def graph(
     if not g.nodes:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
         raise NoMatchError(f"no records{what}")
-    text = {"dot": to_dot, "mermaid": to_mermaid, "json": lambda g: json_text(g.as_dict())}[fmt](g)
+    text = {"dot": to_dot, "mermaid": to_mermaid, "json": _json}[fmt](g)
     if image is not None and output is not None:
         _draw(text, image, output)
     elif fmt == "json" and output is None:
@@ -250,6 +250,12 @@ def graph(
         emit(text, output)
     if output is not None:
         write_err(f"wrote {len(g.nodes)} nodes and {len(g.edges)} edges to {output}")
+
+
+def _json(g: Any) -> str:
+    import json
+
+    return json.dumps(g.as_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
 def _graph_format(fmt: str | None, output: Path | None) -> tuple[str, str | None]:
