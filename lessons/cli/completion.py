@@ -12,6 +12,7 @@ asks (``_LESSONS_COMPLETE`` set, see ``main.py``).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -100,17 +101,34 @@ def _split(line: str) -> list[str]:
         return line.split()
 
 
+_BASH_SPECIAL = re.compile(r"([^\w@%+=:,./-])")
+
+
 def _answer(values: Iterable[str], incomplete: str, *, fold: bool = False) -> list[str]:
-    """The values starting with ``incomplete`` (any letter case with ``fold``), made safe
-    for the terminal, quoted for bash when they hold spaces (bash inserts them as
-    they are; zsh and fish quote them themselves)."""
+    """The values starting with ``incomplete``, made safe for the terminal.
+
+    With ``fold`` any letter case matches, and the letters already typed are kept as
+    typed (Typer offers only what starts with them; every value completed this way is
+    compared without regard to case). For bash, spaces and other special characters
+    are escaped with a backslash, as bash inserts a completion as it is.
+    """
     from lessons.cli.terminal import safe_line
 
-    start = incomplete.casefold() if fold else incomplete
-    found = [v for v in values if (v.casefold() if fold else v).startswith(start)]
     bash = os.environ.get("_LESSONS_COMPLETE", "").endswith("bash")
-    shown = [safe_line(v) for v in found[:MAX_SHOWN]]
-    return [shlex.quote(v) if bash and v != shlex.quote(v) else v for v in shown]
+    n = len(incomplete)
+    out: list[str] = []
+    for value in values:
+        value = safe_line(value)
+        head = value[:n]
+        if head != incomplete:
+            if not (fold and head.casefold() == incomplete.casefold()):
+                continue
+            head = incomplete
+        tail = value[n:]
+        out.append(head + (_BASH_SPECIAL.sub(r"\\\1", tail) if bash else tail))
+        if len(out) >= MAX_SHOWN:
+            break
+    return out
 
 
 def _kb_and_index(ctx: Any) -> tuple[Any, str | None]:

@@ -25,6 +25,11 @@ def main() -> None:
         sys.exit(2)
     import os
 
+    if sys.argv[-1] in ("--show-completion", "--install-completion"):
+        # Without a shell named, the one this runs under (as Typer does).
+        from lessons.cli.completion import detect_shell
+
+        sys.argv.append(detect_shell())
     if COMPLETE_VAR in os.environ:
         # The shell asks for completions (Tab): only then is the machinery loaded.
         from lessons.cli.completion import prepare

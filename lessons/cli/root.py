@@ -12,7 +12,8 @@ import typer
 
 from lessons import __version__
 from lessons.cli.app import STATE, State, app, color_mode
-from lessons.cli.terminal import reset
+from lessons.cli.completion import SHELLS, complete_from
+from lessons.cli.terminal import COLOR_MODES, reset
 
 # The module that registers each command on ``app`` when imported. A command line
 # naming one of them imports that module alone and has Typer build that command
@@ -87,7 +88,7 @@ def _show_completion(ctx: Any, param: Any, value: str | None) -> None:
         return
     from lessons.cli.completion import show
 
-    show(value)
+    _or_error(lambda: show(value))
     raise typer.Exit()
 
 
@@ -96,8 +97,20 @@ def _install_completion(ctx: Any, param: Any, value: str | None) -> None:
         return
     from lessons.cli.completion import install
 
-    install(value)
+    _or_error(lambda: install(value))
     raise typer.Exit()
+
+
+def _or_error(run: Any) -> None:
+    """Run an eager option's work; its errors as every command's (it runs before them)."""
+    from lessons.cli.app import render_error
+    from lessons.errors import LessonsError
+
+    try:
+        run()
+    except LessonsError as exc:
+        render_error(exc)
+        raise typer.Exit(exc.exit_code) from None
 
 
 @app.callback()
@@ -117,6 +130,7 @@ def global_options(
             metavar="WHEN",
             help="Colour: auto (on a terminal, unless NO_COLOR), always (also FORCE_COLOR)"
             " or never (no escape codes at all).",
+            autocompletion=complete_from(COLOR_MODES),
         ),
     ] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Same as --color never.")] = False,
@@ -142,6 +156,7 @@ def global_options(
             is_eager=True,
             expose_value=False,
             help="Print the completion script for bash, zsh or fish.",
+            autocompletion=complete_from(SHELLS),
         ),
     ] = None,
     install_completion: Annotated[
@@ -153,6 +168,7 @@ def global_options(
             is_eager=True,
             expose_value=False,
             help="Install completion for bash, zsh or fish (in its start-up file).",
+            autocompletion=complete_from(SHELLS),
         ),
     ] = None,
 ) -> None:
