@@ -175,8 +175,8 @@ def print_retro(data: dict[str, Any]) -> None:
     overdue = f" ({acts['overdue']} overdue)" if acts["overdue"] else ""
     out.print(
         Text(
-            f"{head['campaigns']} campaigns · {head['teams']} teams · "
-            f"{acts['open']} open actions{overdue}",
+            f"{_count(head['campaigns'], 'campaign')} · {_count(head['teams'], 'team')} · "
+            f"{_count(acts['open'], 'open action')}{overdue}",
             style="dim",
         )
     )
@@ -247,6 +247,10 @@ def print_retro(data: dict[str, Any]) -> None:
         out.print(Text("no open actions", style="dim"))
 
     print_chart(out, data["timeline"])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _items(out: Any, rows: list[tuple[str, Any]], empty: str) -> None:
