@@ -390,6 +390,16 @@ def test_choices_take_any_case_and_a_unique_prefix(busy: KB) -> None:
     assert res.exit_code == 0 and json.loads(res.stdout)["headline"]["records"] == 7
 
 
+def test_add_reads_choices_as_every_other_command(kb: KB) -> None:
+    res = kb.run(
+        "add", "-t", "T", "-k", "MIS", "-s", "S.", "-l", "L.", "--impact", "H", "--stage", "Impl"
+    )
+    assert res.exit_code == 0, res.stderr
+    text = next(kb.entries.glob("*.yaml")).read_text()
+    assert "kind: mistake" in text and "impact: high" in text
+    assert "stage: implementation" in text
+
+
 def test_a_prefix_of_two_choices_says_which(busy: KB) -> None:
     res = busy.run("list", "--status", "")
     assert res.exit_code == 2

@@ -146,7 +146,7 @@ def add(
 
       lessons add --from record.yaml
     """
-    from lessons.cli.choices import choose_optional
+    from lessons.cli.choices import expand
     from lessons.errors import UsageError
     from lessons.model import IMPACTS, KINDS
     from lessons.recording import raw_from_flags
@@ -155,10 +155,11 @@ def add(
         raise UsageError(f"--on-similar must be one of {', '.join(ON_SIMILAR)}, not '{on_similar}'")
     kb, _ = synced_kb()
     kb.check_writable()
-    # The same spellings as every other command: any case, or a unique prefix.
-    kind = choose_optional(kind, KINDS, "--kind")
-    impact = choose_optional(impact, IMPACTS, "--impact")
-    stage = choose_optional(stage, kb.config.stages, "--stage")
+    # The same spellings as every other command: any case, or a unique prefix (an
+    # unknown value is left to the record's check, which names the field).
+    kind = expand(kind, KINDS)
+    impact = expand(impact, IMPACTS)
+    stage = expand(stage, kb.config.stages)
     values: dict[str, Any] = {
         "id": rid,
         "title": title,
