@@ -1,6 +1,7 @@
 """Terminal speed: start-up, and `list` on a real terminal, on generated knowledge bases.
 
     python benchmarks/cli_speed.py [--records 1000 10000] [--runs 7] [--columns 80]
+    python benchmarks/cli_speed.py --tree /tmp/before --tree .   # two source trees, one run
 
 Times, end to end as separate processes (median of --runs, wall clock):
 
@@ -13,6 +14,11 @@ Times, end to end as separate processes (median of --runs, wall clock):
   until the first screenful is drawn and `less` waits for a key;
 - bash completion of an id (`lessons show <prefix><Tab>`), the way bash asks for
   it (`_LESSONS_COMPLETE=complete_bash`), when the completion is there.
+
+With ``--tree DIR`` (repeatable) each figure is taken for each source tree in
+turn (``python -m lessons`` with ``PYTHONPATH=DIR``), so that a version from
+before a change (``git archive main | tar -x -C /tmp/before``) and after it are
+compared under the same load. Without it, the installed console script is timed.
 
 Nothing is asserted: timings depend on the machine's load; compare figures of
 one run. Needs pexpect (a dev dependency) and `less`.
@@ -100,62 +106,92 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--columns", type=int, default=80)
+    parser.add_argument("--tree", action="append", default=[], help="a source tree to time")
     args = parser.parse_args(argv)
+    here = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
-        env = user_env(Path(tmp) / "pycache")
-        env.pop("PAGER", None)
-        env.pop("LESSONS_PAGER", None)
-        env.pop("NO_COLOR", None)
-        env["TERM"] = "xterm-256color"
+        # Run from an empty folder: `python -m lessons` in a source tree would import
+        # that tree's package whatever PYTHONPATH says.
+        os.chdir(tmp)
+        base_env = user_env(Path(tmp) / "pycache")
+        for var in ("PAGER", "LESSONS_PAGER", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES"):
+            base_env.pop(var, None)
+        base_env["TERM"] = "xterm-256color"
+        trees: list[tuple[str, list[str], dict[str, str]]] = []
+        for tree in args.tree:
+            env = dict(base_env, PYTHONPATH=str(Path(here, tree).resolve()))
+            trees.append((tree, [sys.executable, "-m", "lessons"], env))
+        if not trees:
+            trees.append(("installed", list(LESSONS), base_env))
         print(f"median of {args.runs} runs, wall clock; terminal {args.columns} columns")
-        version = median_time(piped([*LESSONS, "--version"], env), args.runs)
-        print(f"  {'lessons --version':<40} {version:6.3f} s")
-        help_all = median_time(piped([*LESSONS, "--help"], env), args.runs)
-        print(f"  {'lessons --help':<40} {help_all:6.3f} s")
+
+        def row(name: str, make: Callable[[str, list[str], dict[str, str]], object]) -> None:
+            figures = []
+            for label, cmd, env in trees:
+                run = make(label, cmd, env)
+                if run is None:
+                    figures.append("   n/a")
+                else:
+                    assert callable(run)
+                    figures.append(f"{median_time(run, args.runs):6.3f} s")
+            labels = "  ".join(
+                f"{f} ({t[0]})" if len(trees) > 1 else f
+                for f, t in zip(figures, trees, strict=True)
+            )
+            print(f"  {name:<42} {labels}")
+
+        row("lessons --version", lambda _, cmd, env: piped([*cmd, "--version"], env))
+        row("lessons --help", lambda _, cmd, env: piped([*cmd, "--help"], env))
         for n in args.records:
             root = Path(tmp) / f"kb{n}"
             ids = generate(root, n)
-            base = [*LESSONS, "--kb", str(root)]
-            subprocess.run([*base, "index"], capture_output=True, check=True, env=env)
+            cmd0, env0 = trees[0][1], trees[0][2]
+            subprocess.run(
+                [*cmd0, "--kb", str(root), "index"], capture_output=True, check=True, env=env0
+            )
             print(f"{n:,} records")
-            rows: list[tuple[str, float]] = []
-            rows.append(
-                ("search outage (piped)", median_time(piped([*base, "search", "outage"], env), args.runs))
+
+            def features(cmd: list[str], env: dict[str, str]) -> str:
+                return subprocess.run(
+                    [*cmd, "--help"], capture_output=True, text=True, check=False, env=env
+                ).stdout
+
+            def kb_cmd(cmd: list[str], root: Path = root) -> list[str]:
+                return [*cmd, "--kb", str(root)]
+
+            row(
+                "search outage (piped)",
+                lambda _, cmd, env: piped([*kb_cmd(cmd), "search", "outage"], env),
             )
-            rows.append(("list (piped)", median_time(piped([*base, "list"], env), args.runs)))
-            help_out = subprocess.run(
-                [*base, "--help"], capture_output=True, text=True, check=False, env=env
-            ).stdout
-            has_pager = "--no-pager" in help_out
-            plain = [*base, "--no-pager", "list"] if has_pager else [*base, "list"]
-            rows.append(
-                (
-                    "list on a terminal, drawn to the end",
-                    median_time(on_terminal(plain, env, args.columns, pager=False), args.runs),
+            row("list (piped)", lambda _, cmd, env: piped([*kb_cmd(cmd), "list"], env))
+
+            def drawn(_: str, cmd: list[str], env: dict[str, str]) -> object:
+                pager_off = ["--no-pager"] if "--no-pager" in features(cmd, env) else []
+                return on_terminal(
+                    [*kb_cmd(cmd), *pager_off, "list"], env, args.columns, pager=False
                 )
-            )
-            if has_pager and shutil.which("less"):
-                rows.append(
-                    (
-                        "list on a terminal, first screen (less)",
-                        median_time(
-                            on_terminal([*base, "list"], env, args.columns, pager=True), args.runs
-                        ),
-                    )
-                )
-            if "--show-completion" in help_out:
-                prefix = ids[len(ids) // 2][:6]
-                menv = dict(env, LESSONS_KB=str(root))
-                rows.append(
-                    (
-                        f"complete `show {prefix}<Tab>` (bash)",
-                        median_time(completion(["show", prefix], menv, LESSONS), args.runs),
-                    )
-                )
-            for name, figure in rows:
-                print(f"  {name:<40} {figure:6.3f} s")
+
+            row("list on a terminal, drawn to the end", drawn)
+
+            def first_screen(_: str, cmd: list[str], env: dict[str, str]) -> object:
+                if "--no-pager" not in features(cmd, env) or not shutil.which("less"):
+                    return None
+                return on_terminal([*kb_cmd(cmd), "list"], env, args.columns, pager=True)
+
+            row("list on a terminal, first screen (less)", first_screen)
+            prefix = ids[len(ids) // 2][:6]
+
+            def tab(
+                _: str, cmd: list[str], env: dict[str, str], prefix: str = prefix, root: Path = root
+            ) -> object:
+                if "--show-completion" not in features(cmd, env):
+                    return None
+                return completion(["show", prefix], dict(env, LESSONS_KB=str(root)), cmd)
+
+            row(f"complete `show {prefix}<Tab>` (bash)", tab)
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"load average: {load} on {os.cpu_count()} CPUs (figures grow with the load)")
+        os.chdir(here)
     return 0
 
 

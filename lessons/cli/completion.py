@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -95,6 +94,8 @@ def prepare() -> str | None:
 
 
 def _split(line: str) -> list[str]:
+    import shlex
+
     try:
         return shlex.split(line)
     except ValueError:  # an open quote: the user is still typing it

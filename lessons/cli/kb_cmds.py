@@ -139,7 +139,7 @@ def stats(json_out: JsonOpt = False) -> None:
         shown = list(counts.items())
         limit = 15 if key == "tag" else len(shown)
         rows = [(str(name), str(n)) for name, n in shown[:limit]]
-        lines = layout(STATS_COLUMNS, rows, width)
+        lines = list(layout(STATS_COLUMNS, rows, width))
         # No header (the section's title says what it counts), indented under it.
         doc.extend([[("  ", ""), *line] for line in lines[1:]])
         if len(shown) > limit:

@@ -218,9 +218,17 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
             )
         out().write("".join(line + "\n" for line in lines))
         return
-    doc = Doc()
-    doc.extend(layout(columns, rows, term.width))
-    out().write(doc.render(term))
+    stream = out()
+    chunk: list[str] = []
+    for line in layout(columns, rows, term.width):
+        chunk.append(_join(line, term.color))
+        if len(chunk) == CHUNK:
+            stream.write("".join(f"{c}\n" for c in chunk))
+            chunk = []
+    stream.write("".join(f"{c}\n" for c in chunk))
+
+
+CHUNK = 200  # lines written at a time: the pager has a screenful to show at once
 
 
 def _cell(cell: Cell) -> Segment:
@@ -233,8 +241,9 @@ def _cell(cell: Cell) -> Segment:
 
 def layout(
     columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
-) -> list[list[Segment]]:
-    """The lines of a table ``width`` columns wide.
+) -> Iterator[list[Segment]]:
+    """The lines of a table ``width`` columns wide, as they are made (a pager shows the
+    first screen while the rest is laid out).
 
     Columns that are never cut keep their full width; the others share what is left,
     the highest ``cut`` shortened first. When that does not fit, the ``own_line``
@@ -260,9 +269,10 @@ def layout(
         if narrowed is not None and (widths is None or _roomier(cols, narrowed, widths)):
             long_ids, widths = which, narrowed
     if widths is None:
-        return _blocks(cols, body, natural, width)
+        yield from _blocks(cols, body, natural, width)
+        return
     header = [(_pad(col.header, w, col.right), "bold") for col, w in zip(cols, widths, strict=True)]
-    lines = [_row(header)]
+    yield _row(header)
     for row in body:
         cells_out = [
             (_pad(_shorten(t, w, col), w, col.right), s or col.style)
@@ -270,10 +280,9 @@ def layout(
         ]
         if long_ids is not None and cells(row[long_ids][0]) > widths[long_ids]:
             text, style = row[long_ids]
-            lines.append([(text, style or cols[long_ids].style)])
+            yield [(text, style or cols[long_ids].style)]
             cells_out[long_ids] = (" " * widths[long_ids], "")
-        lines.append(_row(cells_out))
-    return lines
+        yield _row(cells_out)
 
 
 def _roomier(cols: Sequence[Column], new: Sequence[int], old: Sequence[int]) -> bool:
@@ -359,7 +368,7 @@ INDENT = 4
 
 def _blocks(
     cols: Sequence[Column], body: Sequence[Sequence[Segment]], natural: Sequence[int], width: int
-) -> list[list[Segment]]:
+) -> Iterator[list[Segment]]:
     """Each row as a block: the uncut cells on the first line (aligned), then the others,
     on one line when they fit and each on its own when not, shortened with …"""
     whole = [i for i, c in enumerate(cols) if not c.cut]
@@ -369,7 +378,6 @@ def _blocks(
         (i for i, c in enumerate(cols) if c.cut and not c.alone), key=lambda i: cols[i].cut
     )
     alone = [i for i, c in enumerate(cols) if c.cut and c.alone]
-    lines: list[list[Segment]] = []
     room = width - INDENT
     # Pad the uncut cells into columns only as far as the line stays within the width.
     pads = [natural[i] for i in whole]
@@ -383,7 +391,7 @@ def _blocks(
             else (row[i][0], row[i][1] or cols[i].style)
             for n, i in enumerate(whole)
         ]
-        lines.append(_row(first))
+        yield _row(first)
         cells_rest = [(i, row[i]) for i in rest if row[i][0]]
         # Fitted row by row: nothing below has to line up with the row above.
         sub = fit([cols[i] for i, _ in cells_rest], [cells(c[0]) for _, c in cells_rest], room)
@@ -392,15 +400,14 @@ def _blocks(
             segs = [
                 (_shorten(t, share[i], cols[i]), s or cols[i].style) for i, (t, s) in cells_rest
             ]
-            lines.append([(" " * INDENT, ""), *_row(segs)])
+            yield [(" " * INDENT, ""), *_row(segs)]
         else:
             for i, (t, s) in cells_rest:
-                lines.append([(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)])
+                yield [(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)]
         for i in alone:
             t, s = row[i]
             if t:
-                lines.append([(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)])
-    return lines
+                yield [(" " * INDENT, ""), (_shorten(t, room, cols[i]), s or cols[i].style)]
 
 
 # --- other writers -----------------------------------------------------------------

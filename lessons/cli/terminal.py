@@ -102,6 +102,10 @@ ELLIPSIS = "…"
 
 def shorten(text: str, width: int) -> str:
     """``text`` cut to ``width`` columns, ending in ``…`` when it was cut."""
+    if text.isascii():
+        if len(text) <= width:
+            return text
+        return text[: max(width - 1, 0)].rstrip() + ELLIPSIS if width > 0 else ""
     if cells(text) <= width:
         return text
     if width <= 0:
