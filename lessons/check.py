@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.entries import line_map
+from lessons.entries.write import LEFTOVER
 from lessons.kb import KnowledgeBase
 from lessons.model import today
 
@@ -143,8 +143,6 @@ def check(kb: KnowledgeBase) -> CheckResult:
 # A write in progress keeps its temporary file for milliseconds; older than this,
 # the write was interrupted (a killed process, a power cut).
 LEFTOVER_AGE_S = 60
-# What ``entries.atomic_write`` names them: ``.<file>.<random>.tmp`` beside the file.
-_LEFTOVER = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
 
 
 def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
@@ -154,7 +152,7 @@ def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
     old = time.time() - LEFTOVER_AGE_S
     for folder, _dirs, names in os.walk(kb.config.entries):
         for name in names:
-            match = _LEFTOVER.match(name)
+            match = LEFTOVER.match(name)
             if not match:
                 continue
             path = Path(folder) / name

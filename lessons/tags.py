@@ -113,7 +113,7 @@ def add_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
 
 def remove_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
     """Remove ``tags`` from the record ``ref`` names. None of them on it is an error."""
-    from lessons.entries import edit_file, empty_list, seq_remove
+    from lessons.entries import edit_file, empty_list, map_delete, seq_remove
 
     aliases = kb.config.tag_aliases
     wanted = normalise_tags(tags, aliases)
@@ -131,7 +131,10 @@ def remove_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
         if not drop:
             raise _Unchanged
         if len(drop) == len(items):
-            empty_list(doc, "tags")
+            # No tags left: the key goes, as if it had never been written (a comment
+            # on its line keeps it, as an empty list).
+            if not map_delete(doc, "tags"):
+                empty_list(doc, "tags")
             return
         for i in reversed(drop):
             seq_remove(seq, i)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
@@ -29,6 +29,8 @@ class State:
     pager: bool = True  # --no-pager turns it off
     # Set when a read skipped broken files: the command ends with exit code 2.
     skipped_files: bool = False
+    # Knowledge bases the command opened: their last warnings are shown at its end.
+    opened: list[Any] = field(default_factory=list)
 
 
 STATE = State()
@@ -85,7 +87,10 @@ class LessonsGroup(TyperGroup):
 
     def _invoke(self, ctx: Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            finally:
+                _last_notes()
         except LessonsError as exc:
             if STATE.debug:
                 raise
@@ -121,6 +126,17 @@ def _shown(exc: ClickException) -> Exit:
     sys.stderr.write(safe(buffer.getvalue()))
     sys.stderr.flush()
     return Exit(exc.exit_code)
+
+
+def _last_notes() -> None:
+    """Show what the knowledge bases opened still have to say, and close them (an index
+    connection left open would write to its file whenever it happened to be collected)."""
+    for kb in STATE.opened:
+        for note in kb.notes:
+            write_err(f"warning: {note}")
+        kb.notes.clear()
+        kb.close()
+    STATE.opened.clear()
 
 
 def _silence_stdout() -> None:

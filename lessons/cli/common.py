@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lessons.cli.app import STATE
+from lessons.cli.app import STATE, write_err
 from lessons.cli.choices import choose_optional
 from lessons.cli.completion import (
     complete_campaigns,
@@ -43,8 +43,23 @@ IdArg = Annotated[
 
 
 def open_kb() -> KnowledgeBase:
-    """The knowledge base the global options and the working directory name (not synced)."""
-    return KnowledgeBase.open(STATE.kb, STATE.db)
+    """The knowledge base the global options and the working directory name (not synced).
+
+    Its warnings (``kb.notes``) are shown as they come up, and at the latest when
+    the command ends.
+    """
+    kb = KnowledgeBase.open(STATE.kb, STATE.db)
+    STATE.opened.append(kb)
+    show_notes(kb)
+    return kb
+
+
+def show_notes(kb: KnowledgeBase) -> None:
+    """Say on stderr what the knowledge base noted (an index it would not use, files it
+    would not read), once each."""
+    for note in kb.notes:
+        write_err(f"warning: {note}")
+    kb.notes.clear()
 
 
 def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
@@ -52,6 +67,7 @@ def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
     kb = open_kb()
     with progress_bar("Indexing") as progress:
         report = kb.sync(progress)
+    show_notes(kb)
     report_skipped(report)
     return kb, report
 

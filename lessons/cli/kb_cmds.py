@@ -44,7 +44,7 @@ def index(
     """
     kb = open_kb()
     with progress_bar("Indexing") as progress:
-        report = kb.rebuild(progress) if rebuild else kb.sync(progress)
+        report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
     if json_out:
         print_json(
             {
