@@ -391,7 +391,14 @@ def _blocks(
             else (row[i][0], row[i][1] or cols[i].style)
             for n, i in enumerate(whole)
         ]
-        yield _row(first)
+        if _width(_row(first)) > width:
+            # Too wide with the id: the cells after it go on a line of their own.
+            at = next((n for n, i in enumerate(whole) if cols[i].own_line), 0) + 1
+            yield _row([(t.rstrip(), s) for t, s in first[:at]])
+            if first[at:]:
+                yield [(" " * INDENT, ""), *_row([(t.rstrip(), s) for t, s in first[at:]])]
+        else:
+            yield _row(first)
         cells_rest = [(i, row[i]) for i in rest if row[i][0]]
         # Fitted row by row: nothing below has to line up with the row above.
         sub = fit([cols[i] for i, _ in cells_rest], [cells(c[0]) for _, c in cells_rest], room)
