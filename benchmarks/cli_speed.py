@@ -126,19 +126,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"median of {args.runs} runs, wall clock; terminal {args.columns} columns")
 
         def row(name: str, make: Callable[[str, list[str], dict[str, str]], object]) -> None:
-            figures = []
-            for label, cmd, env in trees:
-                run = make(label, cmd, env)
-                if run is None:
-                    figures.append("   n/a")
-                else:
-                    assert callable(run)
-                    figures.append(f"{median_time(run, args.runs):6.3f} s")
-            labels = "  ".join(
-                f"{f} ({t[0]})" if len(trees) > 1 else f
-                for f, t in zip(figures, trees, strict=True)
-            )
-            print(f"  {name:<42} {labels}")
+            # The trees take turns, run by run, so that both see the same load; the
+            # median and the least of the runs are printed (the least is the figure
+            # least disturbed by other work on the machine).
+            runs = [make(label, cmd, env) for label, cmd, env in trees]
+            times: list[list[float]] = [[] for _ in trees]
+            for _ in range(args.runs):
+                for n, run in enumerate(runs):
+                    if callable(run):
+                        times[n].append(median_time(run, 1))
+            labels = []
+            for (label, _, _), figures in zip(trees, times, strict=True):
+                shown = (
+                    f"{statistics.median(figures):6.3f} s (least {min(figures):.3f})"
+                    if figures
+                    else "   n/a" + " " * 16
+                )
+                labels.append(f"{shown} [{label}]" if len(trees) > 1 else shown)
+            print(f"  {name:<42} {'   '.join(labels)}")
 
         row("lessons --version", lambda _, cmd, env: piped([*cmd, "--version"], env))
         row("lessons --help", lambda _, cmd, env: piped([*cmd, "--help"], env))

@@ -314,3 +314,12 @@ def test_safe_json_keeps_the_document_equal() -> None:
     text = safe_json(json.dumps(data, ensure_ascii=False))
     assert json.loads(text) == data
     assert not RAW.search(text) and "\x1b" not in text
+
+
+def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
+    # safe() returns printable text untouched without looking further: sound only if
+    # nothing it escapes counts as printable.
+    from lessons.cli.terminal import _UNSAFE
+
+    leaks = [hex(c) for c in range(0x110000) if _UNSAFE.match(chr(c)) and chr(c).isprintable()]
+    assert leaks == []

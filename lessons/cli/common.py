@@ -18,6 +18,7 @@ from lessons.cli.completion import (
     complete_stages,
     complete_tags,
     complete_teams,
+    offer,
 )
 from lessons.cli.render import progress_bar, report_skipped
 from lessons.filters import Filters, parse_since, parse_until, value_key
@@ -37,7 +38,7 @@ IdArg = Annotated[
     typer.Argument(
         metavar="ID",
         help="An id, a unique prefix of one, or the record's file.",
-        autocompletion=complete_ids,
+        autocompletion=offer(complete_ids),
     ),
 ]
 
@@ -89,7 +90,9 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
         "tag",
         Annotated[
             list[str] | None,
-            typer.Option("--tag", help="Has this tag (repeat: all).", autocompletion=complete_tags),
+            typer.Option(
+                "--tag", help="Has this tag (repeat: all).", autocompletion=offer(complete_tags)
+            ),
         ],
     ),
     (
@@ -99,7 +102,7 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
             typer.Option(
                 "--campaign",
                 help="From this campaign (any case and spacing).",
-                autocompletion=complete_campaigns,
+                autocompletion=offer(complete_campaigns),
             ),
         ],
     ),
@@ -110,7 +113,7 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
             typer.Option(
                 "--team",
                 help="From this team (any case and spacing).",
-                autocompletion=complete_teams,
+                autocompletion=offer(complete_teams),
             ),
         ],
     ),
@@ -118,7 +121,9 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
         "stage",
         Annotated[
             str | None,
-            typer.Option("--stage", help="Arose at this stage.", autocompletion=complete_stages),
+            typer.Option(
+                "--stage", help="Arose at this stage.", autocompletion=offer(complete_stages)
+            ),
         ],
     ),
     (
@@ -154,7 +159,7 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
         Annotated[
             str | None,
             typer.Option(
-                "--linked-to", help="Linked to or from this id.", autocompletion=complete_ids
+                "--linked-to", help="Linked to or from this id.", autocompletion=offer(complete_ids)
             ),
         ],
     ),

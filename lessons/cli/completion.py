@@ -9,15 +9,27 @@ ordinary command does not already load; the completers run only when the shell
 asks (``_LESSONS_COMPLETE`` set, see ``main.py``).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: Typer reads the completers'
+# annotations when it builds a command, and string annotations cost an eval and a
+# compile each on every command line.
 import os
 import re
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 SHELLS = ("bash", "zsh", "fish")
 MAX_SHOWN = 200
+# Set by the shell when it asks for completions. Only then do the commands get their
+# completers: Typer inspects each one when it builds a command, which would cost
+# every ordinary command line about 0.2 ms a completer.
+ACTIVE = "_LESSONS_COMPLETE" in os.environ
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def offer(completer: F) -> F | None:
+    """``completer`` when the shell is asking for completions, else None."""
+    return completer if ACTIVE else None
 
 
 # --- installing ----------------------------------------------------------------------
@@ -102,7 +114,7 @@ def _split(line: str) -> list[str]:
         return line.split()
 
 
-_BASH_SPECIAL = re.compile(r"([^\w@%+=:,./-])")
+_BASH_SPECIAL = r"([^\w@%+=:,./-])"
 
 
 def _answer(values: Iterable[str], incomplete: str, *, fold: bool = False) -> list[str]:
@@ -126,7 +138,7 @@ def _answer(values: Iterable[str], incomplete: str, *, fold: bool = False) -> li
                 continue
             head = incomplete
         tail = value[n:]
-        out.append(head + (_BASH_SPECIAL.sub(r"\\\1", tail) if bash else tail))
+        out.append(head + (re.sub(_BASH_SPECIAL, r"\\\1", tail) if bash else tail))
         if len(out) >= MAX_SHOWN:
             break
     return out
@@ -226,13 +238,14 @@ def complete_stages(ctx: Any, incomplete: str) -> list[str]:
     return _answer(kb.config.stages if kb else DEFAULT_STAGES, incomplete, fold=True)
 
 
-def complete_from(choices: Sequence[str]) -> Any:
-    """A completer offering a fixed list (kinds, impacts, formats, relations)."""
+def complete_from(choices: Sequence[str]) -> Callable[[str], list[str]] | None:
+    """A completer offering a fixed list (kinds, impacts, formats, relations), when the
+    shell is asking (see ``offer``)."""
 
     def complete(incomplete: str) -> list[str]:
         return _answer(choices, incomplete, fold=True)
 
-    return complete
+    return offer(complete)
 
 
 def complete_relations(incomplete: str) -> list[str]:

@@ -10,7 +10,7 @@ import typer
 from lessons.cli.app import app, write_err
 from lessons.cli.choices import choose, expand
 from lessons.cli.common import IdArg, JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.completion import complete_from, complete_ids, complete_relations
+from lessons.cli.completion import complete_from, complete_ids, complete_relations, offer
 from lessons.cli.render import Column, Doc, emit, print_json, table
 from lessons.model import RELATIONS
 
@@ -20,7 +20,7 @@ OtherArg = Annotated[
     typer.Argument(
         metavar="OTHER",
         help="The id (or prefix, or file) linked to.",
-        autocompletion=complete_ids,
+        autocompletion=offer(complete_ids),
     ),
 ]
 RELATED_COLUMNS = (
@@ -52,7 +52,7 @@ def link(
     rel: Annotated[
         str,
         typer.Option(
-            "--rel", "-r", help=f"The relation: {_RELS}.", autocompletion=complete_relations
+            "--rel", "-r", help=f"The relation: {_RELS}.", autocompletion=offer(complete_relations)
         ),
     ] = "relates-to",
     note: Annotated[str | None, typer.Option("--note", help="Why they are linked.")] = None,
@@ -78,7 +78,10 @@ def unlink(
     rel: Annotated[
         str | None,
         typer.Option(
-            "--rel", "-r", help="Only the link of this relation.", autocompletion=complete_relations
+            "--rel",
+            "-r",
+            help="Only the link of this relation.",
+            autocompletion=offer(complete_relations),
         ),
     ] = None,
 ) -> None:
@@ -104,7 +107,7 @@ def related(
         typer.Argument(
             metavar="[ID]",
             help="An id, prefix or file (optional with --recurring).",
-            autocompletion=complete_ids,
+            autocompletion=offer(complete_ids),
         ),
     ] = None,
     recurring: Annotated[

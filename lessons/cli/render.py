@@ -14,7 +14,6 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,20 +185,36 @@ def wrap(segs: Sequence[Segment], width: int, hang: int | None = None) -> list[l
 Cell = str | tuple[str, str] | None  # text, or (text, style) to style one cell
 
 
-@dataclass(frozen=True)
 class Column:
     """A table column. ``cut`` 0: never shortened (ids, dates, counts: they are copied);
     otherwise it may be shortened with … down to ``min`` columns, the highest ``cut``
-    first (tags before titles)."""
+    first (tags before titles). ``items``: a list ("a, b, c"), shortened by whole items
+    ("a, b +1"). ``own_line``: an id, printed on a line of its own when too long for
+    the room left. ``alone``: when rows become blocks, this cell gets a line of its own.
+    (A plain class: a dataclass costs start-up time on every command.)"""
 
-    header: str
-    style: str = ""
-    cut: int = 0
-    min: int = 12
-    right: bool = False
-    items: bool = False  # a list ("a, b, c"): shortened by whole items, "a, b +1"
-    own_line: bool = False  # an id: when too long for the room left, on a line of its own
-    alone: bool = False  # when rows become blocks, this cell gets a line of its own
+    __slots__ = ("alone", "cut", "header", "items", "min", "own_line", "right", "style")
+
+    def __init__(
+        self,
+        header: str,
+        style: str = "",
+        *,
+        cut: int = 0,
+        min: int = 12,
+        right: bool = False,
+        items: bool = False,
+        own_line: bool = False,
+        alone: bool = False,
+    ) -> None:
+        self.header = header
+        self.style = style
+        self.cut = cut
+        self.min = min
+        self.right = right
+        self.items = items
+        self.own_line = own_line
+        self.alone = alone
 
 
 def table(columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:

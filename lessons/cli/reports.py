@@ -11,7 +11,13 @@ import typer
 from lessons.cli.app import app, write_err
 from lessons.cli.choices import choose, choose_optional
 from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.completion import complete_campaigns, complete_from, complete_stages, complete_tags
+from lessons.cli.completion import (
+    complete_campaigns,
+    complete_from,
+    complete_stages,
+    complete_tags,
+    offer,
+)
 from lessons.cli.render import KIND_STYLE, Column, Doc, emit, is_tty, print_json, table
 from lessons.cli.terminal import safe_tree
 
@@ -436,7 +442,7 @@ def brief(
         typer.Option(
             "--tag",
             help="A theme of the plan (repeat): lessons with it rank higher.",
-            autocompletion=complete_tags,
+            autocompletion=offer(complete_tags),
         ),
     ] = None,
     campaign: Annotated[
@@ -444,7 +450,7 @@ def brief(
         typer.Option(
             "--campaign",
             help="The campaign planned: its past lessons rank higher.",
-            autocompletion=complete_campaigns,
+            autocompletion=offer(complete_campaigns),
         ),
     ] = None,
     stage: Annotated[
@@ -452,7 +458,7 @@ def brief(
         typer.Option(
             "--stage",
             help="The stage planned (objectives, audience, …).",
-            autocompletion=complete_stages,
+            autocompletion=offer(complete_stages),
         ),
     ] = None,
     limit: Annotated[

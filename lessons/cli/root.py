@@ -1,7 +1,7 @@
 """The root command: global options, and the command modules that register on the app."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Typer reads the root's annotations on
+# every command line, and string annotations cost an eval (and a compile) each.
 import copy
 import importlib
 import sys

@@ -9,7 +9,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.common import IdArg, JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.completion import complete_tags
+from lessons.cli.completion import complete_tags, offer
 from lessons.cli.render import Column, print_json, table
 from lessons.cli.terminal import safe_line
 
@@ -24,7 +24,7 @@ app.add_typer(tag_app, name="tag")
 
 TagsArg = Annotated[
     list[str],
-    typer.Argument(metavar="TAG...", help="One or more tags.", autocompletion=complete_tags),
+    typer.Argument(metavar="TAG...", help="One or more tags.", autocompletion=offer(complete_tags)),
 ]
 
 
@@ -96,7 +96,9 @@ def list_(
 
 @tag_app.command("rename")
 def rename(
-    old: Annotated[str, typer.Argument(help="The tag to rename.", autocompletion=complete_tags)],
+    old: Annotated[
+        str, typer.Argument(help="The tag to rename.", autocompletion=offer(complete_tags))
+    ],
     new: Annotated[str, typer.Argument(help="Its new name.")],
 ) -> None:
     """Rename a tag in every record; print each file changed.
@@ -113,10 +115,13 @@ def rename(
 def merge(
     tags: Annotated[
         list[str],
-        typer.Argument(metavar="TAG...", help="The tags to merge.", autocompletion=complete_tags),
+        typer.Argument(
+            metavar="TAG...", help="The tags to merge.", autocompletion=offer(complete_tags)
+        ),
     ],
     into: Annotated[
-        str, typer.Option("--into", help="The tag they become.", autocompletion=complete_tags)
+        str,
+        typer.Option("--into", help="The tag they become.", autocompletion=offer(complete_tags)),
     ],
 ) -> None:
     """Merge tags into one, in every record; print each file changed.

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 # C0 controls but tab and line feed, DEL, the C1 controls (0x9b is a one-byte CSI
@@ -45,11 +43,15 @@ def _visible(match: re.Match[str]) -> str:
 
 def safe(text: str) -> str:
     """``text`` with every control character shown, never interpreted, by a terminal."""
+    if text.isprintable():  # the common case, in C: no control or format character
+        return text
     return _UNSAFE.sub(_visible, text)
 
 
 def safe_line(text: str) -> str:
     """``safe`` on one line: line breaks and tabs become spaces (a table cell)."""
+    if text.isprintable():
+        return text
     return safe(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
 
 
@@ -170,16 +172,19 @@ def color_wanted(mode: str, tty: bool, environ: Any = None) -> bool:
     return tty and env.get("TERM") != "dumb"
 
 
-@dataclass
 class Terminal:
     """What this invocation writes to, decided once before anything is written (the
-    pager replaces standard output by a pipe)."""
+    pager replaces standard output by a pipe). A plain class: a dataclass costs
+    start-up time on every command."""
 
-    tty: bool  # standard output is a terminal: tables and colour, not tab-separated lines
-    err_tty: bool
-    width: int
-    color: bool  # colour on standard output
-    err_color: bool
+    __slots__ = ("color", "err_color", "err_tty", "tty", "width")
+
+    def __init__(self, tty: bool, err_tty: bool, width: int, color: bool, err_color: bool):
+        self.tty = tty  # standard output is a terminal: tables and colour, not tab-separated lines
+        self.err_tty = err_tty
+        self.width = width
+        self.color = color  # colour on standard output
+        self.err_color = err_color
 
 
 _TERMINAL: Terminal | None = None
@@ -193,7 +198,7 @@ def terminal() -> Terminal:
 
         tty = _isatty(sys.stdout)
         err_tty = _isatty(sys.stderr)
-        width = shutil.get_terminal_size((80, 24)).columns if tty else 80
+        width = _columns() if tty else 80
         _TERMINAL = Terminal(
             tty=tty,
             err_tty=err_tty,
@@ -202,6 +207,19 @@ def terminal() -> Terminal:
             err_color=color_wanted(STATE.color, err_tty),
         )
     return _TERMINAL
+
+
+def _columns() -> int:
+    """The terminal's width: $COLUMNS when set (as shutil.get_terminal_size reads it),
+    else the terminal's own, else 80."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def reset() -> None:
@@ -224,13 +242,17 @@ def pager_command(environ: Any = None) -> str | None:
         if value is not None:
             value = value.strip()
             return value if value and value != "cat" else None
+    import shutil
+
     return DEFAULT_PAGER if shutil.which("less") else None
 
 
-@dataclass
 class _Pager:
-    process: Any
-    saved: dict[int, int]
+    __slots__ = ("process", "saved")
+
+    def __init__(self, process: Any, saved: dict[int, int]) -> None:
+        self.process = process
+        self.saved = saved
 
 
 _PAGER: _Pager | None = None
