@@ -247,6 +247,8 @@ CHUNK = 200  # lines written at a time: the pager has a screenful to show at onc
 
 
 def _cell(cell: Cell) -> Segment:
+    if cell.__class__ is str:  # the common case first: a table may have 50,000 cells
+        return (cell if cell.isprintable() else safe_line(cell)), ""
     if cell is None:
         return "", ""
     if isinstance(cell, tuple):
