@@ -323,3 +323,15 @@ def test_every_character_safe_escapes_is_one_isprintable_refuses() -> None:
 
     leaks = [hex(c) for c in range(0x110000) if _UNSAFE.match(chr(c)) and chr(c).isprintable()]
     assert leaks == []
+
+
+def test_export_piped_is_exact_and_on_a_terminal_is_safe(hostile: KB) -> None:
+    piped = _run(hostile, "export", "--format", "jsonl")
+    assert piped.returncode == 0
+    titles = [json.loads(line)["title"] for line in piped.stdout.splitlines()]
+    assert hostile_text("Evil title") in titles
+    yaml_out = _run(hostile, "export", "--format", "yaml").stdout
+    assert "\u202e" in yaml_out  # a data format piped into a file keeps the text
+    res = on_terminal("--kb", str(hostile.root), "export", "--format", "yaml", columns=100)
+    assert res.exit_code == 0
+    assert_safe(res.output)

@@ -89,7 +89,7 @@ def import_(
     if dry_run:
         lines = interop.dry_run_lines(plan)
         if lines:
-            typer.echo("\n".join(lines))
+            emit("\n".join(lines) + "\n", None)  # made safe: the lines quote the rows
         _report_invalid(plan.invalid)
         write_err(_summary(plan, len(plan.new), len(plan.updates), [], dry_run=True))
     else:
@@ -172,7 +172,7 @@ def export(
     if public:
         records = interop.public_only(records)
     text = interop.export_text(records, out_fmt, kb.config.schema, kb.config.name)
-    emit(text, output)
+    emit(text, output, exact=True)  # data: exact when piped, made safe on a terminal
     write_err(f"exported {_records(len(records))}" + (f" to {output}" if output else ""))
     if not records:
         what = [filters.describe()] if not filters.is_empty() else []

@@ -41,7 +41,9 @@ def _shown_path(path: Path) -> str:
 def _report(rid: str, path: Path, warnings: Sequence[Problem]) -> None:
     for w in warnings:
         write_err(f"warning: {w.message}" + (f" [{w.field}]" if w.field else ""))
-    sys.stdout.write(f"{rid}  {_shown_path(path)}\n")
+    from lessons.cli.terminal import safe_line
+
+    sys.stdout.write(safe_line(f"{rid}  {_shown_path(path)}") + "\n")
 
 
 def _abandoned(what: str) -> typer.Exit:
