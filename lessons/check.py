@@ -119,6 +119,17 @@ def check(kb: KnowledgeBase) -> CheckResult:
             )
         )
     now = today()
+    for path, date, _kind in info.values():
+        if date and date > now:
+            result.add(
+                Finding(
+                    path,
+                    lines.of(path, "date"),
+                    "date",
+                    f"'date' {date} is in the future (today is {now})",
+                    "warning",
+                )
+            )
     for action in store.actions():
         if action["status"] == "open" and action["due"] and action["due"] < now:
             path = info[action["id"]][0]

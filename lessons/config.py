@@ -22,7 +22,16 @@ from lessons.model import (
 CONFIG_NAME = "lessons.yaml"
 ENTRIES_DIR = "entries"
 INDEX_DIR = ".lessons"
-CONFIG_KEYS = ("name", "stages", "fields", "tag_aliases", "synonyms", "index", "add_folder")
+CONFIG_KEYS = (
+    "name",
+    "stages",
+    "fields",
+    "tag_aliases",
+    "synonyms",
+    "index",
+    "add_folder",
+    "timezone",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,9 @@ class Config:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     index: str | None = None
     add_folder: str | None = None
+    # The zone imported timestamps are converted to before their date is taken (IANA
+    # name, e.g. Europe/Lisbon); None: the machine's.
+    timezone: str | None = None
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -200,7 +212,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
             raise fail(f"synonyms of '{term}' must be a list of terms", "synonyms")
         synonyms[str(term).lower()] = tuple(a.lower() for a in alts)
 
-    for key in ("name", "index", "add_folder"):
+    for key in ("name", "index", "add_folder", "timezone"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise fail(f"'{key}' must be text", key)
     add_folder = data.get("add_folder")
@@ -219,6 +231,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         synonyms=synonyms,
         index=data.get("index"),
         add_folder=add_folder,
+        timezone=data.get("timezone"),
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
         ),

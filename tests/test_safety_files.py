@@ -281,3 +281,19 @@ def test_leftover_temporary_files_are_tidied_only_when_nothing_is_lost(kb: KB) -
     assert other.exists() and young.exists()
     done = lessons(kb.root, "check")
     assert ".t.yaml.def456.tmp" in done.stderr
+
+
+def test_markdown_folder_import_does_not_follow_links_out(kb: KB, tmp_path: Path) -> None:
+    kb.add("seed")
+    folder = tmp_path / "postmortems"
+    folder.mkdir()
+    (folder / "db-outage.md").write_text("# Database outage\n\n## What happened\n\nIt fell over.\n")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nswordfish\n")
+    (folder / "notes.md").symlink_to(secret)
+    done = lessons(kb.root, "import", str(folder), "--default", "kind=mistake")
+    assert done.returncode == 0, done.stderr
+    assert "notes.md" in done.stderr and "not read" in done.stderr
+    exported = lessons(kb.root, "export", "--format", "json")
+    assert "swordfish" not in exported.stdout and "PRIVATE KEY" not in exported.stdout
+    assert "Database outage" in exported.stdout

@@ -135,6 +135,8 @@ def _last_notes() -> None:
         for note in kb.notes:
             write_err(f"warning: {note}")
         kb.notes.clear()
+        # Closed now, not whenever the garbage collector frees it: a connection closed
+        # late checkpoints into an index file something else may have replaced since.
         kb.close()
     STATE.opened.clear()
 

@@ -1,4 +1,4 @@
-"""Reports: retro, brief and actions (SPEC §7)."""
+"""Reports: retro and brief (SPEC §7); `actions` lives in cli/actions.py."""
 
 from __future__ import annotations
 

@@ -41,7 +41,9 @@ yaml: Any = _LazyYaml()
 @functools.cache
 def _loader() -> Any:
     """The C safe loader, refusing a key written twice in any mapping (YAML would keep
-    the last value and silently drop the first: a word lost)."""
+    the last value and silently drop the first: a word lost), and reading a timestamp
+    that is no real date (``2024-13-45``) as text: validation then names its field
+    and line, where PyYAML's ValueError would make the whole file unreadable."""
     base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
     class RepeatedKey(yaml.constructor.ConstructorError):
@@ -73,11 +75,18 @@ def _loader() -> Any:
                 seen[key] = line
         return base.construct_mapping(self, node, deep)
 
+    def timestamp(loader: Any, node: Any) -> Any:
+        try:
+            return base.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
     loader: Any = type(
         "RecordLoader",
         (base,),
         {"construct_document": construct_document, "construct_mapping": construct_mapping},
     )
+    loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
     loader.RepeatedKey = RepeatedKey
     return loader
 
