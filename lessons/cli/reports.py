@@ -10,7 +10,7 @@ import typer
 
 from lessons.cli.app import app, write_err
 from lessons.cli.choices import choose, choose_optional
-from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
+from lessons.cli.common import build_filters, synced_kb, with_filters
 from lessons.cli.completion import (
     complete_campaigns,
     complete_from,
@@ -18,7 +18,7 @@ from lessons.cli.completion import (
     complete_tags,
     offer,
 )
-from lessons.cli.render import KIND_STYLE, Column, Doc, emit, is_tty, print_json, table
+from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json
 from lessons.cli.terminal import safe_tree
 
 RETRO_FORMATS = ("terminal", "md", "html", "json")
@@ -579,60 +579,3 @@ def print_brief(data: dict[str, Any]) -> None:
                 (f" ({p['earlier']['id']})", "dim"),
             )
     doc.print()
-
-
-# --- actions -----------------------------------------------------------------------
-
-ACTION_COLUMNS = (
-    Column("due"),
-    Column("status"),
-    Column("owner", cut=2, min=12),
-    Column("id", "cyan", own_line=True),
-    Column("action", cut=1, min=30),
-)
-
-
-@app.command()
-@with_filters
-def actions(
-    open_only: Annotated[bool, typer.Option("--open", help="Only open actions.")] = False,
-    owner: Annotated[
-        str | None, typer.Option("--owner", help="Only this owner's (any letter case).")
-    ] = None,
-    overdue: Annotated[
-        bool, typer.Option("--overdue", help="Only open actions past their due date.")
-    ] = False,
-    json_out: JsonOpt = False,
-    *,
-    filter_values: dict[str, Any],
-) -> None:
-    """Follow-up actions across records: due date, status, owner, record, what to do.
-
-    The shared filters select the records; the status shown is open, overdue
-    (open and past due), done or dropped. Earliest due first. Exit 1 when none
-    match. Examples: lessons actions --open --owner "digital engagement";
-    lessons actions --overdue --campaign "Civil Service Reform Plan" --json
-    """
-    from lessons.reports.actions import list_actions, no_match
-
-    kb, _ = synced_kb()
-    filters = build_filters(kb, **filter_values)
-    items = list_actions(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
-    if json_out:
-        print_json({"total": len(items), "results": items})
-    else:
-        table(
-            ACTION_COLUMNS,
-            [
-                (
-                    a["due"] or "",
-                    ("overdue", "red") if a["overdue"] else a["status"],
-                    a["owner"] or "",
-                    a["id"],
-                    a["do"],
-                )
-                for a in items
-            ],
-        )
-    if not items:
-        raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
