@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,28 @@ CONFIG_KEYS = (
     "index",
     "add_folder",
     "timezone",
+    "site",
 )
+# The settings under ``site:`` (the published website, ``lessons site``).
+SITE_KEYS = ("templates", "organisation", "logo", "base_url", "internal", "external")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """``site:`` in ``lessons.yaml``: how ``lessons site`` looks and what it may publish.
+
+    Paths are relative to the knowledge base root and checked to stay inside it.
+    ``internal`` is None (public records only unless ``--internal``), True (internal
+    records too, always) or False (``--internal`` is refused). ``external`` lists the
+    origins the site may load anything from (none by default).
+    """
+
+    templates: str | None = None
+    organisation: str | None = None
+    logo: str | None = None
+    base_url: str | None = None
+    internal: bool | None = None
+    external: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +71,7 @@ class Config:
     # The zone imported timestamps are converted to before their date is taken (IANA
     # name, e.g. Europe/Lisbon); None: the machine's.
     timezone: str | None = None
+    site: SiteConfig = field(default_factory=SiteConfig)
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -99,20 +122,25 @@ def load_config(root: Path) -> Config:
     cached = _cached(root, path)
     if cached is not None:
         return _parse(root, cached, shown, "")
-    import yaml
+    from lessons.entries import parse_yaml
+    from lessons.entries.parse import EMPTY
+    from lessons.fsafe import read_regular
 
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        raw = read_regular(path, inside=root)
+    except OSError as exc:
         raise LessonsError(
-            f"YAML syntax error: {exc.problem}",
-            path=shown,
-            line=mark.line + 1 if mark else None,
+            f"cannot read the configuration: {exc.strerror or exc}", path=shown
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonsError(f"cannot read the configuration: {exc}", path=shown) from None
+    # The limits and checks of record files: a stranger's lessons.yaml may be a bomb too.
+    data, problems = parse_yaml(raw, shown)
+    if problems and problems[0].message == EMPTY:
+        problems = []  # only comments: every default applies
+    if problems:
+        first = problems[0]
+        raise LessonsError(first.message, path=shown, line=first.line, field=first.field)
+    text = raw.decode("utf-8-sig")
+    data = data or {}
     if not isinstance(data, dict):
         raise LessonsError("the configuration must be a mapping of keys to values", path=shown)
     config = _parse(root, data, shown, text)
@@ -134,7 +162,9 @@ def _cached(root: Path, path: Path) -> dict[str, Any] | None:
     import json
 
     try:
-        cache = json.loads((root / _CACHE).read_text(encoding="utf-8"))
+        from lessons.fsafe import read_regular
+
+        cache = json.loads(read_regular(root / _CACHE, inside=root / INDEX_DIR))
         if cache["stamp"] == _stamp(path) and isinstance(cache["data"], dict):
             return dict(cache["data"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -219,6 +249,8 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
     if add_folder and (Path(add_folder).is_absolute() or ".." in Path(add_folder).parts):
         raise fail("'add_folder' must be a folder inside entries/", "add_folder")
 
+    site = _parse_site(data.get("site"), fail)
+
     from lessons.model import normalise_tag
 
     norm_aliases = {normalise_tag(k): normalise_tag(v) for k, v in aliases.items()}
@@ -232,9 +264,55 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         index=data.get("index"),
         add_folder=add_folder,
         timezone=data.get("timezone"),
+        site=site,
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
         ),
+    )
+
+
+def _inside(value: str) -> bool:
+    """A relative path that names no parent folder (checked again, resolved, at use)."""
+    parts = Path(value).parts
+    return bool(parts) and not Path(value).is_absolute() and ".." not in parts
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _parse_site(raw: Any, fail: Any) -> SiteConfig:
+    """The ``site:`` mapping, each setting checked (an error names the key)."""
+    if raw is None:
+        return SiteConfig()
+    if not isinstance(raw, dict):
+        raise fail("'site' must be a mapping of settings (templates, organisation, …)", "site")
+    for key in raw:
+        if key not in SITE_KEYS:
+            raise fail(f"unknown site setting '{key}'{did_you_mean(str(key), SITE_KEYS)}", "site")
+    for key in ("templates", "organisation", "logo", "base_url"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise fail(f"'site.{key}' must be text", "site")
+    for key in ("templates", "logo"):
+        if raw.get(key) and not _inside(raw[key]):
+            raise fail(f"'site.{key}' must be a path inside the knowledge base", "site")
+    internal = raw.get("internal")
+    if internal is not None and not isinstance(internal, bool):
+        raise fail("'site.internal' must be true or false", "site")
+    external = raw.get("external") or []
+    if not isinstance(external, list) or not all(
+        isinstance(o, str) and _ORIGIN.fullmatch(o) for o in external
+    ):
+        raise fail(
+            "'site.external' must be a list of origins such as https://fonts.example.org",
+            "site",
+        )
+    return SiteConfig(
+        templates=raw.get("templates") or None,
+        organisation=raw.get("organisation") or None,
+        logo=raw.get("logo") or None,
+        base_url=raw.get("base_url") or None,
+        internal=internal,
+        external=tuple(external),
     )
 
 
