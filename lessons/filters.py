@@ -24,17 +24,21 @@ class Filters:
     status: str | None = None
     linked_to: str | None = None
     orphans: bool = False
+    # The spellings of ``campaign`` and ``team`` found in the index ("Digital
+    # engagement", "digital  Engagement"): one value, matched in any of them.
+    campaign_any: tuple[str, ...] = ()
+    team_any: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
         """True when nothing is filtered."""
-        return all(not getattr(self, f.name) for f in fields(self))
+        return all(not getattr(self, f.name) for f in fields(self) if f.name not in _SPELLINGS)
 
     def describe(self) -> str:
         """The filters as the user would type them, for hints."""
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if not value:
+            if not value or f.name in _SPELLINGS:
                 continue
             flag = "--" + f.name.replace("_", "-")
             if f.name == "tags":
@@ -44,6 +48,15 @@ class Filters:
             else:
                 parts.append(f"{flag} {value}")
         return " ".join(parts)
+
+
+_SPELLINGS = ("campaign_any", "team_any")
+
+
+def value_key(text: str) -> str:
+    """What campaign and team values are compared by: letter case and spacing aside
+    ("Digital  engagement" and "digital Engagement" are one team)."""
+    return " ".join(text.casefold().split())
 
 
 def parse_since(text: str) -> str:

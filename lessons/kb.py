@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from lessons.config import INDEX_DIR, Config, find_root, load_config
-from lessons.errors import ConflictError, LessonsError, NotFoundError, StoreError, UsageError
+from lessons.errors import (
+    ConflictError,
+    LessonsError,
+    NotFoundError,
+    RecordError,
+    StoreError,
+    UsageError,
+)
 from lessons.indexer import Progress, SyncReport, sync
 from lessons.store import Store, open_store
 from lessons.store.location import (
@@ -226,11 +233,15 @@ class KnowledgeBase:
     # --- ids -------------------------------------------------------------------
 
     def resolve(self, ref: str) -> str:
-        """The id ``ref`` names: itself, or the one id it is a prefix of."""
+        """The id ``ref`` names: itself, the record of the file it is a path to
+        (``entries/x.yaml``, from the working folder or the root), or the one id it is a
+        prefix of."""
         ref = ref.strip()
         store = self.store
-        if store.get(ref) is not None:
+        if store.owner_of(ref) is not None:
             return ref
+        if ref.endswith((".yaml", ".yml")) or "/" in ref or os.sep in ref:
+            return self._record_of_file(ref)
         matches = store.ids_with_prefix(ref) if ref else []
         if len(matches) == 1:
             return matches[0]
@@ -241,6 +252,35 @@ class KnowledgeBase:
                 hint="type more of the id",
             )
         raise NotFoundError(f"no record with id '{ref}'", hint=self._closest_hint(ref))
+
+    def _record_of_file(self, ref: str) -> str:
+        """The id of the record in the entry file ``ref`` names."""
+        given = Path(ref).expanduser()
+        root = Path(os.path.abspath(self.root))
+        candidates = [Path(os.path.abspath(given))]
+        if not given.is_absolute():
+            candidates.append(Path(os.path.abspath(root / given)))
+        for path in candidates:
+            for base, full in ((root, path), (root.resolve(), path.resolve())):
+                try:
+                    rel = full.relative_to(base).as_posix()
+                except ValueError:
+                    continue
+                known, rid = self.store.file_record(rel)
+                if rid is not None:
+                    return rid
+                if known:
+                    raise RecordError(
+                        f"{ref} holds no valid record",
+                        path=rel,
+                        hint="`lessons check` says what is wrong with it",
+                    )
+        if not any(p.exists() for p in candidates):
+            raise NotFoundError(f"no record with id '{ref}', and no such file")
+        raise NotFoundError(
+            f"{ref} is not an entry file of the knowledge base at {self.root}",
+            hint=f"record files are *.yaml under {self.config.entries}",
+        )
 
     def _closest_hint(self, ref: str) -> str | None:
         from rapidfuzz import fuzz, process

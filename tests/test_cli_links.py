@@ -88,8 +88,9 @@ def test_link_defaults_to_relates_to(kb: KB) -> None:
     ("args", "message"),
     [
         (
-            ("2024-05-hashtags", "2024-06-survey", "--rel", "repeat"),
-            "Error: unknown relation 'repeat' (did you mean 'repeats'?)\n"
+            # ("repeat", a prefix of "repeats", is read as it since issue 14.)
+            ("2024-05-hashtags", "2024-06-survey", "--rel", "repaets"),
+            "Error: unknown relation 'repaets' (did you mean 'repeats'?)\n"
             "hint: relations are relates-to, caused-by, repeats, applies, supersedes,"
             " contradicts\n",
         ),

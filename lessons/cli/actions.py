@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import is_tty, print_json, table
+from lessons.cli.common import IdArg, JsonOpt, build_filters, synced_kb, with_filters
+from lessons.cli.render import Column, print_json, table
 
 # The callback's docstring is the group's help (with its examples).
 actions_app = typer.Typer(
@@ -19,7 +19,17 @@ actions_app = typer.Typer(
 )
 app.add_typer(actions_app, name="actions")
 
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="An id or a unique prefix of one.")]
+# On a terminal a column empty in every row (closed, when nothing is) is left out;
+# piped lines keep their shape.
+ACTION_COLUMNS = (
+    Column("due"),
+    Column("status"),
+    Column("owner", cut=2, min=12),
+    Column("id", "cyan", own_line=True),
+    Column("#", right=True),
+    Column("action", cut=1, min=30),
+    Column("closed", "dim", cut=3, min=10),
+)
 NArg = Annotated[
     int, typer.Argument(metavar="N", min=1, help="The action's number (the # of `actions`).")
 ]
@@ -59,26 +69,21 @@ def actions(
     if json_out:
         print_json({"total": len(items), "results": items})
     else:
-        rows: list[tuple[Any, ...]] = [
-            (
-                a["due"] or "",
-                "overdue" if a["overdue"] else a["status"],
-                a["owner"] or "",
-                a["id"],
-                a["n"],
-                a["do"],
-                _closed(a),
-            )
-            for a in items
-        ]
-        headers: tuple[str, ...] = ("due", "status", "owner", "id", "#", "action", "closed")
-        styles: tuple[str, ...] = ("", "", "", "cyan", "", "", "dim")
-        ratios: tuple[int, ...] = (0, 0, 1, 0, 0, 3, 1)
-        if is_tty() and not any(row[-1] for row in rows):
-            # On a terminal an empty column only takes room; piped lines keep their shape.
-            rows = [row[:-1] for row in rows]
-            headers, styles, ratios = headers[:-1], styles[:-1], ratios[:-1]
-        table(headers, rows, styles, ratios=ratios)
+        table(
+            ACTION_COLUMNS,
+            [
+                (
+                    a["due"] or "",
+                    ("overdue", "red") if a["overdue"] else a["status"],
+                    a["owner"] or "",
+                    a["id"],
+                    str(a["n"]),
+                    a["do"],
+                    _closed(a),
+                )
+                for a in items
+            ],
+        )
     if not items:
         raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
 

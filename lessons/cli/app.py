@@ -9,8 +9,12 @@ from typing import Any
 
 import typer
 from typer._click.core import Context
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
+from typer.exceptions import Exit
 
+from lessons.cli.terminal import COLOR_MODES, safe, stop_pager
+from lessons.cli.terminal import reset as terminal_reset
 from lessons.errors import LessonsError
 
 
@@ -21,7 +25,8 @@ class State:
     kb: str | None = None
     db: str | None = None
     debug: bool = False
-    color: bool = True
+    color: str = "auto"  # --color: auto, always or never (--no-color is never)
+    pager: bool = True  # --no-pager turns it off
     # Set when a read skipped broken files: the command ends with exit code 2.
     skipped_files: bool = False
     # Knowledge bases the command opened: their last warnings are shown at its end.
@@ -32,8 +37,9 @@ STATE = State()
 
 
 def write_err(text: str) -> None:
-    """One line to stderr (plain: errors must print even where rich is not loaded)."""
-    sys.stderr.write(text + "\n")
+    """One line to stderr, made safe for the terminal (plain: errors must print even
+    where rich is not loaded). Every message, warning and hint goes through here."""
+    sys.stderr.write(safe(text) + "\n")
     sys.stderr.flush()
 
 
@@ -45,10 +51,41 @@ def render_error(exc: LessonsError) -> None:
         write_err(f"hint: {exc.hint}")
 
 
+def color_mode(value: str | None) -> str | None:
+    """The --color value as one of auto, always, never (a unique prefix will do)."""
+    if value is None:
+        return None
+    from lessons.cli.choices import choose
+
+    return choose(value, COLOR_MODES, "--color")
+
+
 class LessonsGroup(TyperGroup):
-    """Runs every command through the one error handler (SPEC §4 exit codes)."""
+    """Runs every command through the one error handler (SPEC §4 exit codes), and
+    lets every command take the global options after its name as well."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        add_global_options(self)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except ClickException as exc:
+            raise _shown(exc) from None
 
     def invoke(self, ctx: Context) -> Any:
+        try:
+            return self._invoke(ctx)
+        except ClickException as exc:
+            # A usage error in a command's arguments (they may come from a file).
+            raise _shown(exc) from None
+        finally:
+            # Whatever happened, the pager gets the end of its input and the reader
+            # the terminal back before the process exits.
+            stop_pager()
+
+    def _invoke(self, ctx: Context) -> Any:
         try:
             try:
                 result = super().invoke(ctx)
@@ -64,7 +101,7 @@ class LessonsGroup(TyperGroup):
             write_err("Interrupted.")
             ctx.exit(130)
         except BrokenPipeError:
-            # The reader went away (`lessons list | head`): not an error.
+            # The reader went away (`lessons list | head`, or q in the pager): not an error.
             _silence_stdout()
             ctx.exit(0)
         except Exception as exc:
@@ -77,6 +114,18 @@ class LessonsGroup(TyperGroup):
         if STATE.skipped_files:
             ctx.exit(2)
         return result
+
+
+def _shown(exc: ClickException) -> Exit:
+    """The framework's own message for a usage error, made safe (it quotes what was
+    typed), on stderr; the exit that follows it."""
+    import io
+
+    buffer = io.StringIO()
+    exc.show(file=buffer)
+    sys.stderr.write(safe(buffer.getvalue()))
+    sys.stderr.flush()
+    return Exit(exc.exit_code)
 
 
 def _last_notes() -> None:
@@ -98,6 +147,54 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+# --- the global options after the command name ------------------------------------
+
+
+def _set(attr: str, value: Any) -> Any:
+    def callback(ctx: Any, param: Any, given: Any) -> None:
+        if given is None or given is False:
+            return
+        setattr(STATE, attr, value(given) if callable(value) else value)
+        terminal_reset()
+
+    return callback
+
+
+def _global_params() -> list[Any]:
+    """Hidden copies of the global options for every command: they set the same state
+    as the root's (which is applied first), so `lessons list --kb PATH` works."""
+    from typer.core import TyperOption
+
+    def option(name: str, attr: str, value: Any, metavar: str | None = None) -> Any:
+        flag = metavar is None
+        return TyperOption(
+            param_decls=[name],
+            metavar=metavar,
+            is_flag=flag or None,
+            default=False if flag else None,
+            hidden=True,
+            expose_value=False,
+            callback=_set(attr, value),
+        )
+
+    return [
+        option("--kb", "kb", str, "PATH"),
+        option("--db", "db", str, "URL"),
+        option("--color", "color", color_mode, "WHEN"),
+        option("--no-color", "color", "never"),
+        option("--no-pager", "pager", False),
+        option("--debug", "debug", True),
+    ]
+
+
+def add_global_options(group: Any) -> None:
+    """Give every command and sub-command under ``group`` the hidden global options."""
+    for sub in getattr(group, "commands", {}).values():
+        taken = {opt for p in sub.params for opt in getattr(p, "opts", [])}
+        sub.params.extend(p for p in _global_params() if not set(p.opts) & taken)
+        add_global_options(sub)
 
 
 app = typer.Typer(

@@ -7,7 +7,6 @@ right. prompt_toolkit is imported here only, so no other command pays for it.
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Annotated, Any
 
@@ -16,32 +15,14 @@ import typer
 from lessons.cli.app import app
 from lessons.cli.common import synced_kb
 from lessons.cli.render import is_tty
+from lessons.cli.terminal import safe
 
 # How many results the list holds (the search runs again on every keystroke).
 LIMIT = 50
 HELP_LINE = " type to search · ↑↓ move · Enter show · e edit · / search · q quit"
-# Characters a terminal acts on instead of showing: C0 and C1 controls (an escape
-# sequence starts with one; newline and tab pass), bidirectional overrides and
-# isolates, line separators, and lone surrogates (file-name bytes that are not UTF-8).
-# The same set as the cli helper's cli/terminal.py `safe` (to use once it is merged).
-_UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
-    "\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if code < 0xA0:
-        return f"\\x{code:02x}"
-    return f"<U+{code:04X}>"
-
-
-def clean(text: str) -> str:
-    """Record text made safe for the screen: every character a terminal would act on
-    shown as an escape (``\\x1b``, ``<U+202E>``), never sent (a record may hold
-    ``\\x1b[31m``)."""
-    return _UNSAFE.sub(_visible, text)
+# Record text made safe for the screen by the one function every writer uses: every
+# character a terminal would act on shown as an escape (``\x1b``, ``<U+202E>``).
+clean = safe
 
 
 @app.command()

@@ -10,8 +10,18 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from lessons.cli.app import STATE, write_err
+from lessons.cli.choices import choose_optional
+from lessons.cli.completion import (
+    complete_campaigns,
+    complete_from,
+    complete_ids,
+    complete_stages,
+    complete_tags,
+    complete_teams,
+    offer,
+)
 from lessons.cli.render import progress_bar, report_skipped
-from lessons.filters import Filters, parse_since, parse_until
+from lessons.filters import Filters, parse_since, parse_until, value_key
 from lessons.indexer import SyncReport
 from lessons.kb import KnowledgeBase
 from lessons.model import IMPACTS, KINDS, STATUSES, normalise_tag
@@ -20,6 +30,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
 LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show at most N.")]
+IdsOpt = Annotated[
+    bool, typer.Option("--ids", help="Print only the ids, one per line (as rg -l prints files).")
+]
+IdArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="An id, a unique prefix of one, or the record's file.",
+        autocompletion=offer(complete_ids),
+    ),
+]
 
 
 def open_kb() -> KnowledgeBase:
@@ -52,33 +73,69 @@ def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
     return kb, report
 
 
-def _choice(value: str | None, choices: tuple[str, ...], flag: str) -> str | None:
-    if value is None:
-        return None
-    if value not in choices:
-        from lessons.errors import UsageError
-        from lessons.model import did_you_mean
-
-        raise UsageError(
-            f"{flag} must be one of {', '.join(choices)}, not '{value}'"
-            + did_you_mean(value, choices)
-        )
-    return value
-
-
 # name, annotation (each a repeatable or single option of the shared filters, SPEC §4)
 _FILTER_PARAMS: list[tuple[str, Any]] = [
     (
         "kind",
-        Annotated[str | None, typer.Option("--kind", help="mistake, success or observation.")],
+        Annotated[
+            str | None,
+            typer.Option(
+                "--kind",
+                help="mistake, success or observation (any case, or a prefix).",
+                autocompletion=complete_from(KINDS),
+            ),
+        ],
     ),
-    ("tag", Annotated[list[str] | None, typer.Option("--tag", help="Has this tag (repeat: all).")]),
-    ("campaign", Annotated[str | None, typer.Option("--campaign", help="From this campaign.")]),
-    ("team", Annotated[str | None, typer.Option("--team", help="From this team.")]),
-    ("stage", Annotated[str | None, typer.Option("--stage", help="Arose at this stage.")]),
+    (
+        "tag",
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--tag", help="Has this tag (repeat: all).", autocompletion=offer(complete_tags)
+            ),
+        ],
+    ),
+    (
+        "campaign",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--campaign",
+                help="From this campaign (any case and spacing).",
+                autocompletion=offer(complete_campaigns),
+            ),
+        ],
+    ),
+    (
+        "team",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--team",
+                help="From this team (any case and spacing).",
+                autocompletion=offer(complete_teams),
+            ),
+        ],
+    ),
+    (
+        "stage",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--stage", help="Arose at this stage.", autocompletion=offer(complete_stages)
+            ),
+        ],
+    ),
     (
         "impact",
-        Annotated[str | None, typer.Option("--impact", help="low, medium, high, critical.")],
+        Annotated[
+            str | None,
+            typer.Option(
+                "--impact",
+                help="low, medium, high or critical.",
+                autocompletion=complete_from(IMPACTS),
+            ),
+        ],
     ),
     (
         "since",
@@ -88,32 +145,73 @@ _FILTER_PARAMS: list[tuple[str, Any]] = [
         ],
     ),
     ("until", Annotated[str | None, typer.Option("--until", help="On or before DATE.")]),
-    ("status", Annotated[str | None, typer.Option("--status", help="draft or final.")]),
+    (
+        "status",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--status", help="draft or final.", autocompletion=complete_from(STATUSES)
+            ),
+        ],
+    ),
     (
         "linked_to",
-        Annotated[str | None, typer.Option("--linked-to", help="Linked to or from this id.")],
+        Annotated[
+            str | None,
+            typer.Option(
+                "--linked-to", help="Linked to or from this id.", autocompletion=offer(complete_ids)
+            ),
+        ],
     ),
     ("orphans", Annotated[bool, typer.Option("--orphans", help="Only records with no links.")]),
 ]
 
 
 def build_filters(kb: KnowledgeBase | None, **values: Any) -> Filters:
-    """Turn the shared filter options into ``Filters`` (dates and tags normalised)."""
+    """Turn the shared filter options into ``Filters``: choices read as ``choose`` reads
+    them (any case, a unique prefix), dates and tags normalised, a campaign or team
+    matched in every spelling the index holds, id prefixes resolved."""
     aliases = kb.config.tag_aliases if kb else {}
     linked = values.get("linked_to")
+    stages: tuple[str, ...] = ()
+    if kb and values.get("stage"):
+        indexed = [s for s, _ in kb.store.counts("stage")]
+        stages = tuple(dict.fromkeys([*kb.config.stages, *indexed]))
+    campaign, campaign_any = _spellings(kb, "campaign", values.get("campaign"))
+    team, team_any = _spellings(kb, "team", values.get("team"))
     return Filters(
-        kind=_choice(values.get("kind"), KINDS, "--kind"),
+        kind=choose_optional(values.get("kind"), KINDS, "--kind"),
         tags=tuple(normalise_tag(t, aliases) for t in values.get("tag") or ()),
-        campaign=values.get("campaign"),
-        team=values.get("team"),
-        stage=values.get("stage"),
-        impact=_choice(values.get("impact"), IMPACTS, "--impact"),
+        campaign=campaign,
+        team=team,
+        stage=choose_optional(values.get("stage"), stages, "--stage")
+        if kb
+        else values.get("stage"),
+        impact=choose_optional(values.get("impact"), IMPACTS, "--impact"),
         since=parse_since(values["since"]) if values.get("since") else None,
         until=parse_until(values["until"]) if values.get("until") else None,
-        status=_choice(values.get("status"), STATUSES, "--status"),
+        status=choose_optional(values.get("status"), STATUSES, "--status"),
         linked_to=kb.resolve(linked) if (kb and linked) else linked,
         orphans=bool(values.get("orphans")),
+        campaign_any=campaign_any,
+        team_any=team_any,
     )
+
+
+def _spellings(
+    kb: KnowledgeBase | None, column: str, value: str | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """The most common spelling of ``value`` in the index and every spelling of it
+    (letter case and spacing aside)."""
+    if not value or kb is None:
+        return value, ()
+    counts = kb.store.counts(column)
+    key = value_key(value)
+    same = [(v, n) for v, n in counts if value_key(v) == key]
+    if not same:
+        return value, ()  # matches nothing: the command says so in its own words
+    # counts come most frequent first: the first is the usual spelling.
+    return same[0][0], tuple(v for v, _ in same)
 
 
 def with_filters(func: F) -> F:

@@ -219,10 +219,10 @@ def import_(
         if dry_run:
             lines = interop.dry_run_lines(plan)
             if lines:
-                typer.echo("\n".join(lines))
+                emit("\n".join(lines) + "\n", None)  # made safe: the lines quote rows
             first = interop.first_records(plan, schema)
             if first:
-                typer.echo(first, nl=False)
+                emit(first, None)
             _report_invalid(plan)
             write_err(_summary(plan, len(plan.new), len(plan.updates), [], dry_run=True))
         else:
@@ -423,7 +423,7 @@ def export(
     if public:
         records = interop.public_only(records)
     text = interop.export_text(records, out_fmt, kb.config.schema, kb.config.name, raw_csv=raw_csv)
-    emit(text, output)
+    emit(text, output, exact=True)  # data: exact when piped, made safe on a terminal
     write_err(f"exported {_records(len(records))}" + (f" to {output}" if output else ""))
     if not records:
         what = [filters.describe()] if not filters.is_empty() else []

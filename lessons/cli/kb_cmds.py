@@ -8,9 +8,18 @@ from typing import Annotated
 
 import typer
 
-from lessons.cli.app import app, write_err
+from lessons.cli.app import STATE, app, write_err
 from lessons.cli.common import JsonOpt, open_kb, synced_kb
-from lessons.cli.render import Doc, is_tty, print_json, progress_bar, report_skipped
+from lessons.cli.render import (
+    Column,
+    Doc,
+    is_tty,
+    layout,
+    print_json,
+    progress_bar,
+    report_skipped,
+)
+from lessons.cli.terminal import terminal
 
 
 @app.command()
@@ -41,23 +50,50 @@ def init(
 @app.command()
 def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over.")] = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Bring the index up to date with the files and say what changed.
 
     Every command does this quietly first; this one reports it:
-    +N added  ~N changed  -N removed. Then it gives every new or changed record a
-    vector for semantic search (interrupted, it keeps what it did; searches use
-    what is there). Example: lessons index --rebuild
+    +N added  ~N changed  -N removed (--json: the counts and the files skipped
+    as invalid). Then it gives every new or changed record a vector for semantic
+    search (interrupted, it keeps what it did; searches use what is there).
+    Example: lessons index --rebuild
     """
     kb = open_kb()
     with progress_bar("Indexing") as progress:
         report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
-    write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
+    if not json_out:
+        write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
     # The words are searchable from here on; the vectors follow.
     from lessons.search.semantic import update_vectors
 
     with progress_bar("Embedding") as progress:
         vectors = update_vectors(kb.store, progress=progress)
+    if json_out:
+        print_json(
+            {
+                "added": report.added,
+                "changed": report.changed,
+                "removed": report.removed,
+                "rebuilt": report.rebuilt,
+                "records": kb.store.count(),
+                "embedded": vectors.embedded,
+                "vectors_reused": vectors.reused,
+                "skipped": [
+                    {
+                        "path": path,
+                        "line": problem.get("line"),
+                        "field": problem.get("field"),
+                        "message": problem.get("message", ""),
+                    }
+                    for path, problem in report.skipped
+                ],
+            }
+        )
+        if report.skipped:
+            STATE.skipped_files = True
+        return
     if (vectors.embedded or vectors.reused) and is_tty(sys.stderr):
         # Like the progress bars, a terminal's: piped, the line above stays the only one.
         write_err(f"{vectors.embedded} records embedded, {vectors.reused} vectors reused")
@@ -99,9 +135,10 @@ def check(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def stats(json_out: JsonOpt = False) -> None:
-    """Counts of records by kind, tag, campaign, team and month.
+    """Counts of records by kind, impact, tag, campaign, team and month.
 
-    Example: lessons stats --json
+    Campaign and team values that differ only in letter case or spacing count
+    as one, under their most common spelling. Example: lessons stats --json
     """
     kb, _ = synced_kb()
     store = kb.store
@@ -110,8 +147,8 @@ def stats(json_out: JsonOpt = False) -> None:
         "kind": dict(store.counts("kind")),
         "impact": dict(store.counts("impact")),
         "tag": dict(store.tag_counts()),
-        "campaign": dict(store.counts("campaign")),
-        "team": dict(store.counts("team")),
+        "campaign": merged_counts(store.counts("campaign")),
+        "team": merged_counts(store.counts("team")),
         "month": dict(sorted(store.counts("month"))),
     }
     if json_out:
@@ -119,6 +156,8 @@ def stats(json_out: JsonOpt = False) -> None:
         return
     doc = Doc()
     doc.line((f"{data['total']} records", "bold"))
+    term = terminal()
+    width = term.width - 2 if term.tty else 10**6  # piped: nothing is shortened
     for key in ("kind", "impact", "tag", "campaign", "team", "month"):
         counts = data[key]
         assert isinstance(counts, dict)
@@ -128,9 +167,31 @@ def stats(json_out: JsonOpt = False) -> None:
         doc.line((f"by {key}", "bold"))
         shown = list(counts.items())
         limit = 15 if key == "tag" else len(shown)
-        width = max(len(str(k)) for k, _ in shown[:limit])
-        for name, n in shown[:limit]:
-            doc.line(f"  {str(name).ljust(width)}  ", (f"{n:>5}", "cyan"))
+        rows = [(str(name), str(n)) for name, n in shown[:limit]]
+        lines = list(layout(STATS_COLUMNS, rows, width))
+        # No header (the section's title says what it counts), indented under it.
+        doc.extend([[("  ", ""), *line] for line in lines[1:]])
         if len(shown) > limit:
             doc.line(f"  … {len(shown) - limit} more (lessons tag list)")
     doc.print()
+
+
+STATS_COLUMNS = (
+    Column("value", cut=1, min=16),
+    Column("records", "cyan", right=True),
+)
+
+
+def merged_counts(counts: list[tuple[str, int]]) -> dict[str, int]:
+    """Counts of values that differ only in case or spacing added up, each under its
+    most common spelling, most frequent first."""
+    from lessons.filters import value_key
+
+    spelling: dict[str, str] = {}
+    totals: dict[str, int] = {}
+    for value, n in counts:  # most frequent first: the first spelling seen is the usual one
+        key = value_key(value)
+        spelling.setdefault(key, value)
+        totals[key] = totals.get(key, 0) + n
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], spelling[kv[0]]))
+    return {spelling[key]: n for key, n in ranked}

@@ -8,14 +8,20 @@ from typing import Annotated
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, synced_kb
+from lessons.cli.common import IdArg, JsonOpt, synced_kb
+from lessons.cli.completion import complete_ids, offer
 from lessons.cli.render import is_tty, print_json
 
 
 @app.command("rm")
 def rm(
     refs: Annotated[
-        list[str], typer.Argument(metavar="ID...", help="Ids (or unique prefixes) to remove.")
+        list[str],
+        typer.Argument(
+            metavar="ID...",
+            help="Ids (or unique prefixes, or record files) to remove.",
+            autocompletion=offer(complete_ids),
+        ),
     ],
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask (needed when not on a terminal).")
@@ -81,7 +87,7 @@ def _confirm(question: str) -> bool:
 
 @app.command("mv")
 def mv(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="The id (or a unique prefix).")],
+    ref: IdArg,
     new_id: Annotated[str, typer.Argument(metavar="NEW-ID", help="The new id.")],
     json_out: JsonOpt = False,
 ) -> None:

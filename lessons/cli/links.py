@@ -8,22 +8,53 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import Doc, emit, print_json, table
+from lessons.cli.choices import choose, expand
+from lessons.cli.common import IdArg, JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
+from lessons.cli.completion import complete_from, complete_ids, complete_relations, offer
+from lessons.cli.render import Column, Doc, emit, print_json, table
 from lessons.model import RELATIONS
 
 _RELS = ", ".join(RELATIONS)
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="An id or a unique prefix of one.")]
-OtherArg = Annotated[str, typer.Argument(metavar="OTHER", help="The id (or prefix) linked to.")]
+OtherArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="OTHER",
+        help="The id (or prefix, or file) linked to.",
+        autocompletion=offer(complete_ids),
+    ),
+]
+RELATED_COLUMNS = (
+    Column("score", "bold", right=True),
+    Column("id", "bold", own_line=True),
+    Column("kind"),
+    Column("date", "dim"),
+    Column("title", cut=1, min=24),
+    Column("why", "dim", cut=2, min=16, alone=True),
+)
+GRAPH_FORMATS = ("dot", "mermaid", "json")
+# -o FILE's suffix: the format written, and for images the Graphviz output type.
+GRAPH_SUFFIXES = {
+    ".dot": ("dot", None),
+    ".gv": ("dot", None),
+    ".mmd": ("mermaid", None),
+    ".mermaid": ("mermaid", None),
+    ".json": ("json", None),
+    ".svg": ("dot", "svg"),
+    ".png": ("dot", "png"),
+    ".pdf": ("dot", "pdf"),
+}
 
 
 @app.command()
 def link(
     ref: IdArg,
     other: OtherArg,
-    rel: Annotated[str, typer.Option("--rel", "-r", help=f"The relation: {_RELS}.")] = (
-        "relates-to"
-    ),
+    rel: Annotated[
+        str,
+        typer.Option(
+            "--rel", "-r", help=f"The relation: {_RELS}.", autocompletion=offer(complete_relations)
+        ),
+    ] = "relates-to",
     note: Annotated[str | None, typer.Option("--note", help="Why they are linked.")] = None,
 ) -> None:
     """Link record ID to OTHER with a typed relation (written into ID's file).
@@ -34,6 +65,7 @@ def link(
     """
     from lessons.links import add_link
 
+    rel = str(expand(rel, RELATIONS))
     kb, _ = synced_kb()
     edit = add_link(kb, ref, other, rel, note)
     write_err(f"linked {edit.src} --{rel}--> {edit.dst}  ({edit.path})")
@@ -46,7 +78,13 @@ def unlink(
     ref: IdArg,
     other: OtherArg,
     rel: Annotated[
-        str | None, typer.Option("--rel", "-r", help="Only the link of this relation.")
+        str | None,
+        typer.Option(
+            "--rel",
+            "-r",
+            help="Only the link of this relation.",
+            autocompletion=offer(complete_relations),
+        ),
     ] = None,
 ) -> None:
     """Remove the links from record ID to OTHER (of every relation, or only --rel).
@@ -56,6 +94,7 @@ def unlink(
     """
     from lessons.links import remove_links
 
+    rel = expand(rel, RELATIONS)
     kb, _ = synced_kb()
     edit = remove_links(kb, ref, other, rel)
     for lk in edit.links:
@@ -67,7 +106,11 @@ def unlink(
 def related(
     ref: Annotated[
         str | None,
-        typer.Argument(metavar="[ID]", help="An id or prefix (optional with --recurring)."),
+        typer.Argument(
+            metavar="[ID]",
+            help="An id, prefix or file (optional with --recurring).",
+            autocompletion=offer(complete_ids),
+        ),
     ] = None,
     recurring: Annotated[
         bool,
@@ -113,12 +156,11 @@ def related(
         print_json({"id": rid, "results": [r.as_dict() for r in results]})
     else:
         table(
-            ("score", "id", "kind", "date", "title", "why"),
+            RELATED_COLUMNS,
             [
                 (f"{r.score:.2f}", r.id, r.kind, r.date or "", r.title, "; ".join(r.reasons))
                 for r in results
             ],
-            ("bold", "bold", "", "dim", "", "dim"),
         )
     if not results:
         raise NoMatchError(f"nothing similar to '{rid}' that is not linked to it already")
@@ -147,6 +189,7 @@ def _recurring(
                     (side["id"], "bold"),
                     (f"  {side['date'] or ''}", "dim"),
                     f"  {side['title']}",
+                    cut=True,
                 )
         if shown:
             doc.print()
@@ -164,10 +207,22 @@ def _recurring(
 @with_filters
 def graph(
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="dot (Graphviz), mermaid or json.")
-    ] = "dot",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="dot (Graphviz), mermaid or json [default: from -o's suffix, else dot].",
+            autocompletion=complete_from(GRAPH_FORMATS),
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to FILE instead of stdout: .dot, .mmd, .json, or .svg, .png, .pdf"
+            " (drawn by Graphviz's dot).",
+        ),
     ] = None,
     connected: Annotated[
         bool, typer.Option("--connected", help="Leave out records that have no links.")
@@ -177,33 +232,101 @@ def graph(
 ) -> None:
     """The link graph of the selected records (and the other ends of their links).
 
-    Examples: lessons graph | dot -Tsvg > graph.svg;
+    Examples: lessons graph -o graph.svg;  lessons graph | dot -Tsvg > graph.svg;
     lessons graph --format mermaid --campaign "Digital Futures 2012" -o graph.mmd
     """
-    import json
-
-    from lessons.errors import NoMatchError, UsageError
+    from lessons.errors import NoMatchError
     from lessons.links import graph as build_graph
     from lessons.links import to_dot, to_mermaid
 
-    renderers = {
-        "dot": to_dot,
-        "mermaid": to_mermaid,
-        "json": lambda g: json.dumps(g.as_dict(), ensure_ascii=False, indent=2) + "\n",
-    }
-    if fmt not in renderers:
-        from lessons.model import did_you_mean
-
-        raise UsageError(
-            f"--format must be one of {', '.join(renderers)}, not '{fmt}'"
-            + did_you_mean(fmt, renderers)
-        )
+    fmt, image = _graph_format(fmt, output)
     kb, _ = synced_kb()
     filters = build_filters(kb, **filter_values)
     g = build_graph(kb, filters, connected=connected)
     if not g.nodes:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
         raise NoMatchError(f"no records{what}")
-    emit(renderers[fmt](g), output)
+    text = {"dot": to_dot, "mermaid": to_mermaid, "json": _json}[fmt](g)
+    if image is not None and output is not None:
+        _draw(text, image, output)
+    elif fmt == "json" and output is None:
+        print_json(g.as_dict())
+    else:
+        emit(text, output)
     if output is not None:
         write_err(f"wrote {len(g.nodes)} nodes and {len(g.edges)} edges to {output}")
+
+
+def _json(g: Any) -> str:
+    import json
+
+    return json.dumps(g.as_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _graph_format(fmt: str | None, output: Path | None) -> tuple[str, str | None]:
+    """The text format to make, and the image type Graphviz draws from it (if any)."""
+    from lessons.errors import UsageError
+
+    if fmt is not None:
+        fmt = choose(fmt, GRAPH_FORMATS, "--format")
+    if output is None:
+        return fmt or "dot", None
+    suffix = output.suffix.lower()
+    if suffix not in GRAPH_SUFFIXES:
+        if fmt is not None:
+            return fmt, None
+        raise UsageError(
+            f"cannot tell the format from the name {output}",
+            hint="name it .dot, .mmd, .json, .svg, .png or .pdf, or add --format",
+        )
+    made, image = GRAPH_SUFFIXES[suffix]
+    if fmt is not None and fmt != made:
+        raise UsageError(f"--format {fmt} does not make a {suffix} file")
+    return made, image
+
+
+def _draw(dot_text: str, image: str, output: Path) -> None:
+    """Have Graphviz's ``dot`` draw the graph into ``output`` (written whole or not at all)."""
+    import shutil
+    import subprocess
+
+    from lessons.errors import UsageError
+
+    dot = shutil.which("dot")
+    if dot is None:
+        raise UsageError(
+            f"writing {output} needs Graphviz's `dot` program, which is not installed",
+            hint="install Graphviz (apt install graphviz, brew install graphviz), or write"
+            " the graph as .dot, .mmd or .json",
+        )
+    import os
+    import tempfile
+
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=output.parent or ".", prefix=f".{output.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    os.close(fd)
+    try:
+        done = subprocess.run(
+            [dot, f"-T{image}", "-o", tmp],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(
+                f"Graphviz could not draw {output}" + (f": {reason[0]}" if reason else "")
+            )
+        # mkstemp made it private; an image gets the mode any new file gets.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, output)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+COMPLETE_VAR = "_LESSONS_COMPLETE"
+
 
 def main() -> None:
     """Run the command line."""
@@ -21,9 +23,25 @@ def main() -> None:
         sys.stderr.write(f"Error: the argument '{shown}' is not UTF-8 text\n")
         sys.stderr.write("hint: lessons reads and writes UTF-8; check the terminal's locale\n")
         sys.exit(2)
-    from lessons.cli.root import command_named, load
+    import os
 
-    load(command_named(sys.argv[1:]))(prog_name="lessons")
+    if sys.argv[-1] in ("--show-completion", "--install-completion"):
+        # Without a shell named, the one this runs under (as Typer does).
+        from lessons.cli.completion import detect_shell
+
+        sys.argv.append(detect_shell())
+    if COMPLETE_VAR in os.environ:
+        # The shell asks for completions (Tab): only then is the machinery loaded.
+        from lessons.cli.completion import prepare
+
+        name = prepare()
+    else:
+        from lessons.cli.root import command_named
+
+        name = command_named(sys.argv[1:])
+    from lessons.cli.root import load
+
+    load(name)(prog_name="lessons", complete_var=COMPLETE_VAR)
 
 
 def _not_utf8(args: list[str]) -> str | None:

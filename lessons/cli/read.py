@@ -7,46 +7,71 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import KIND_STYLE, Doc, print_json, table
+from lessons.cli.choices import choose
+from lessons.cli.common import (
+    IdArg,
+    IdsOpt,
+    JsonOpt,
+    LimitOpt,
+    build_filters,
+    synced_kb,
+    with_filters,
+)
+from lessons.cli.completion import complete_from
+from lessons.cli.render import KIND_STYLE, Column, Doc, print_ids, print_json, table
 from lessons.model import RELATIONS, STANDARD_KEYS, today
+from lessons.store.base import SORTS
+
+LIST_COLUMNS = (
+    Column("id", "bold", own_line=True),
+    Column("kind"),
+    Column("date", "dim"),
+    Column("title", cut=1, min=24),
+    Column("tags", "cyan", cut=2, min=14, items=True),
+)
 
 
 @app.command("list")
 @with_filters
 def list_(
     sort: Annotated[
-        str, typer.Option("--sort", help="date (newest first), title, impact or id.")
+        str,
+        typer.Option(
+            "--sort",
+            help="date (newest first), title, impact or id.",
+            autocompletion=complete_from(SORTS),
+        ),
     ] = "date",
     limit: LimitOpt = None,
     json_out: JsonOpt = False,
+    ids: IdsOpt = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
     """List records: id, kind, date, title, tags. Exit 1 when none match.
 
-    Example: lessons list --kind mistake --tag twitter --since 2012 --limit 20
+    On a terminal, a table as wide as the terminal (through the pager when it
+    is long); piped, one tab-separated line per record. Example:
+    lessons list --kind mistake --tag twitter --since 2012 --limit 20
     """
-    from lessons.errors import NoMatchError, UsageError
-    from lessons.store.base import SORTS
+    from lessons.errors import NoMatchError
 
-    if sort not in SORTS:
-        raise UsageError(f"--sort must be one of {', '.join(SORTS)}, not '{sort}'")
+    sort = choose(sort, SORTS, "--sort")
     kb, _ = synced_kb()
     filters = build_filters(kb, **filter_values)
     total, rows = kb.store.select(filters, sort=sort, limit=limit)
     if json_out:
         keys = ("id", "title", "kind", "date", "tags", "path")
         print_json({"total": total, "results": [{k: r[k] for k in keys} for r in rows]})
+    elif ids:
+        print_ids([r["id"] for r in rows])
     else:
         table(
-            ("id", "kind", "date", "title", "tags"),
+            LIST_COLUMNS,
             [(r["id"], r["kind"], r["date"] or "", r["title"], ", ".join(r["tags"])) for r in rows],
-            ("bold", "", "dim", "", "cyan"),
-            ratios=(0, 0, 0, 3, 2),
         )
-        if limit is not None and total > len(rows):
-            write_err(f"{len(rows)} of {total} shown (--limit)")
+    if limit is not None and total > len(rows) and not json_out:
+        write_err(f"{len(rows)} of {total} shown (--limit)")
     if not rows:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
         raise NoMatchError(
@@ -56,13 +81,10 @@ def list_(
 
 
 @app.command()
-def show(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="An id or a unique prefix of one.")],
-    json_out: JsonOpt = False,
-) -> None:
+def show(ref: IdArg, json_out: JsonOpt = False) -> None:
     """Show one record in full, with its links, backlinks and open actions.
 
-    Example: lessons show 2012-09-hashtags
+    Example: lessons show 2012-09-hashtags (or lessons show entries/2012-09-hashtags.yaml)
     """
     kb, _ = synced_kb()
     rec = kb.get(ref)
@@ -163,4 +185,6 @@ def _links_section(
         doc.line((f"  {rel}", "magenta"))
         for rid, title, note in items:
             style = "red" if title == "(missing record)" else ""
-            doc.line(f"    {rid}  ", (title, style), ((f"  — {note}" if note else ""), "dim"))
+            doc.line(
+                f"    {rid}  ", (title, style), ((f"  — {note}" if note else ""), "dim"), hang=6
+            )

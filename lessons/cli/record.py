@@ -41,7 +41,9 @@ def _shown_path(path: Path) -> str:
 def _report(rid: str, path: Path, warnings: Sequence[Problem]) -> None:
     for w in warnings:
         write_err(f"warning: {w.message}" + (f" [{w.field}]" if w.field else ""))
-    sys.stdout.write(f"{rid}  {_shown_path(path)}\n")
+    from lessons.cli.terminal import safe_line
+
+    sys.stdout.write(safe_line(f"{rid}  {_shown_path(path)}") + "\n")
 
 
 def _abandoned(what: str) -> typer.Exit:
@@ -148,13 +150,20 @@ def add(
 
       lessons add --from record.yaml
     """
+    from lessons.cli.choices import expand
     from lessons.errors import UsageError
+    from lessons.model import IMPACTS, KINDS
     from lessons.recording import raw_from_flags
 
     if on_similar not in ON_SIMILAR:
         raise UsageError(f"--on-similar must be one of {', '.join(ON_SIMILAR)}, not '{on_similar}'")
     kb, _ = synced_kb()
     kb.check_writable()
+    # The same spellings as every other command: any case, or a unique prefix (an
+    # unknown value is left to the record's check, which names the field).
+    kind = expand(kind, KINDS)
+    impact = expand(impact, IMPACTS)
+    stage = expand(stage, kb.config.stages)
     values: dict[str, Any] = {
         "id": rid,
         "title": title,

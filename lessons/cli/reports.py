@@ -9,8 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
+from lessons.cli.choices import choose, choose_optional
 from lessons.cli.common import build_filters, synced_kb, with_filters
+from lessons.cli.completion import (
+    complete_campaigns,
+    complete_from,
+    complete_stages,
+    complete_tags,
+    offer,
+)
 from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json
+from lessons.cli.terminal import safe_tree
 
 RETRO_FORMATS = ("terminal", "md", "html", "json")
 BRIEF_FORMATS = ("terminal", "md", "json")
@@ -24,16 +33,8 @@ def _format(
 ) -> str:
     """The output format: as asked, else from the template or -o's suffix, else terminal
     on a terminal and Markdown when piped."""
-    from lessons.errors import UsageError
-    from lessons.model import did_you_mean
-
     if fmt is not None:
-        if fmt not in choices:
-            raise UsageError(
-                f"--format must be one of {', '.join(choices)}, not '{fmt}'"
-                + did_you_mean(fmt, choices)
-            )
-        return fmt
+        return choose(fmt, choices, "--format")
     if template is not None:
         from lessons.reports import template_format
 
@@ -85,6 +86,7 @@ def retro(
             "-f",
             help="terminal, md, html or json [default: terminal on a terminal, else md;"
             " with -o, from the file's suffix].",
+            autocompletion=complete_from(RETRO_FORMATS),
         ),
     ] = None,
     output: Annotated[
@@ -100,6 +102,7 @@ def retro(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Items per list.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
@@ -116,7 +119,7 @@ def retro(
     from lessons.reports import render
     from lessons.reports.retro import build_retro
 
-    fmt = _format(fmt, RETRO_FORMATS, output, template)
+    fmt = _format("json" if json_out else fmt, RETRO_FORMATS, output, template)
     _check_template(template, fmt)
     if output is not None and fmt == "terminal":
         raise UsageError("-o writes md, html or json", hint="add --format md, html or json")
@@ -124,9 +127,12 @@ def retro(
     filters = build_filters(kb, **filter_values)
     data = build_retro(kb, filters, limit=limit).as_dict()
     if fmt == "terminal":
-        print_retro(data)
+        print_retro(safe_tree(data))
         return
     if fmt == "json":
+        if output is None:
+            print_json(data)
+            return
         text = _json_text(data)
     else:
         text = render(f"retro.{fmt}.j2", data, html=fmt == "html", template=template)
@@ -175,8 +181,8 @@ def print_retro(data: dict[str, Any]) -> None:
     overdue = f" ({acts['overdue']} overdue)" if acts["overdue"] else ""
     out.print(
         Text(
-            f"{head['campaigns']} campaigns · {head['teams']} teams · "
-            f"{acts['open']} open actions{overdue}",
+            f"{_count(head['campaigns'], 'campaign')} · {_count(head['teams'], 'team')} · "
+            f"{_count(acts['open'], 'open action')}{overdue}",
             style="dim",
         )
     )
@@ -247,6 +253,10 @@ def print_retro(data: dict[str, Any]) -> None:
         out.print(Text("no open actions", style="dim"))
 
     print_chart(out, data["timeline"])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _items(out: Any, rows: list[tuple[str, Any]], empty: str) -> None:
@@ -429,14 +439,27 @@ def brief(
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", help="A theme of the plan (repeat): lessons with it rank higher."),
+        typer.Option(
+            "--tag",
+            help="A theme of the plan (repeat): lessons with it rank higher.",
+            autocompletion=offer(complete_tags),
+        ),
     ] = None,
     campaign: Annotated[
         str | None,
-        typer.Option("--campaign", help="The campaign planned: its past lessons rank higher."),
+        typer.Option(
+            "--campaign",
+            help="The campaign planned: its past lessons rank higher.",
+            autocompletion=offer(complete_campaigns),
+        ),
     ] = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", help="The stage planned (objectives, audience, …).")
+        str | None,
+        typer.Option(
+            "--stage",
+            help="The stage planned (objectives, audience, …).",
+            autocompletion=offer(complete_stages),
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, help="Show at most N lessons.")
@@ -447,8 +470,10 @@ def brief(
             "--format",
             "-f",
             help="terminal, md or json [default: terminal on a terminal, else md].",
+            autocompletion=complete_from(BRIEF_FORMATS),
         ),
     ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Before planning: the past lessons that bear on the plan, as a checklist.
 
@@ -462,15 +487,16 @@ def brief(
     from lessons.reports import render
     from lessons.reports.brief import build_brief
 
-    fmt = _format(fmt, BRIEF_FORMATS, None, None)
+    fmt = _format("json" if json_out else fmt, BRIEF_FORMATS, None, None)
     plan = " ".join(part for part in (text, _read_plan(from_file)) if part)
     kb, _ = synced_kb()
+    stage = choose_optional(stage, kb.config.stages, "--stage")
     result = build_brief(kb, plan, tags=tag or (), campaign=campaign, stage=stage, limit=limit)
     data = result.as_dict()
     if fmt == "json":
         print_json(data)
     elif fmt == "md":
-        sys.stdout.write(render("brief.md.j2", data, html=False))
+        emit(render("brief.md.j2", data, html=False), None)
     else:
         print_brief(data)
 

@@ -1,18 +1,19 @@
 """The root command: global options, and the command modules that register on the app."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Typer reads the root's annotations on
+# every command line, and string annotations cost an eval (and a compile) each.
 import copy
 import importlib
-import os
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from lessons import __version__
-from lessons.cli.app import STATE, State, app
+from lessons.cli.app import STATE, State, app, color_mode
+from lessons.cli.completion import SHELLS, complete_from
+from lessons.cli.terminal import COLOR_MODES, reset
 
 # The module that registers each command on ``app`` when imported. A command line
 # naming one of them imports that module alone and has Typer build that command
@@ -44,7 +45,7 @@ COMMANDS: dict[str, str] = {
 }
 
 # Global options that take a value (the next argument is not a command name).
-_VALUED = ("--kb", "--db")
+_VALUED = ("--kb", "--db", "--color")
 
 
 def command_named(args: Sequence[str]) -> str | None:
@@ -86,6 +87,36 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _show_completion(ctx: Any, param: Any, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from lessons.cli.completion import show
+
+    _or_error(lambda: show(value))
+    raise typer.Exit()
+
+
+def _install_completion(ctx: Any, param: Any, value: str | None) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    from lessons.cli.completion import install
+
+    _or_error(lambda: install(value))
+    raise typer.Exit()
+
+
+def _or_error(run: Any) -> None:
+    """Run an eager option's work; its errors as every command's (it runs before them)."""
+    from lessons.cli.app import render_error
+    from lessons.errors import LessonsError
+
+    try:
+        run()
+    except LessonsError as exc:
+        render_error(exc)
+        raise typer.Exit(exc.exit_code) from None
+
+
 @app.callback()
 def global_options(
     kb: Annotated[
@@ -96,25 +127,68 @@ def global_options(
         str | None,
         typer.Option("--db", metavar="URL", help="Index store URL [env: LESSONS_DB]."),
     ] = None,
-    no_color: Annotated[
-        bool, typer.Option("--no-color", help="No colour in output (also NO_COLOR).")
+    color: Annotated[
+        str | None,
+        typer.Option(
+            "--color",
+            metavar="WHEN",
+            help="Colour: auto (on a terminal, unless NO_COLOR), always (also FORCE_COLOR)"
+            " or never (no escape codes at all).",
+            autocompletion=complete_from(COLOR_MODES),
+        ),
+    ] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Same as --color never.")] = False,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Do not page long output (else $LESSONS_PAGER, $PAGER or less -FRX"
+            " on a terminal).",
+        ),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    show_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--show-completion",
+            metavar="SHELL",
+            callback=_show_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Print the completion script for bash, zsh or fish.",
+            autocompletion=complete_from(SHELLS),
+        ),
+    ] = None,
+    install_completion: Annotated[
+        str | None,
+        typer.Option(
+            "--install-completion",
+            metavar="SHELL",
+            callback=_install_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for bash, zsh or fish (in its start-up file).",
+            autocompletion=complete_from(SHELLS),
+        ),
+    ] = None,
 ) -> None:
     """A lessons-learned knowledge base: record, search, link and review lessons.
 
     Records are YAML files under entries/; the index (.lessons/) is derived from
-    them and kept up to date by every command.
+    them and kept up to date by every command. The global options may come
+    before or after the command: lessons --kb ~/kb list, or lessons list --kb ~/kb.
     """
+    reset()
     STATE.__dict__.update(
         State(
             kb=kb,
             db=db,
             debug=debug,
-            color=not no_color and not os.environ.get("NO_COLOR"),
+            color="never" if no_color else (color_mode(color) or "auto"),
+            pager=not no_pager,
         ).__dict__
     )

@@ -8,8 +8,9 @@ import typer
 from typer.core import TyperCommand
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import KIND_STYLE, Doc, is_tty, print_json
+from lessons.cli.common import IdsOpt, JsonOpt, build_filters, synced_kb, with_filters
+from lessons.cli.render import KIND_STYLE, Doc, is_tty, print_ids, print_json
+from lessons.cli.terminal import out, safe_line
 
 if TYPE_CHECKING:
     from lessons.search import Hit, SearchResult
@@ -74,6 +75,7 @@ def search(
         typer.Option("--explain", help="Show each result's lexical and semantic contributions."),
     ] = False,
     json_out: JsonOpt = False,
+    ids: IdsOpt = False,
     *,
     filter_values: dict[str, Any],
 ) -> None:
@@ -111,6 +113,8 @@ def search(
         raise
     if json_out:
         print_json(result.as_json())
+    elif ids:
+        print_ids([hit.id for hit in result.hits])
     elif is_tty():
         render(result).print()
     else:
@@ -141,11 +145,11 @@ def render(result: SearchResult) -> Doc:
             (hit.kind, KIND_STYLE.get(hit.kind, "")),
             ("  " + (hit.date or ""), "dim"),
         )
-        doc.line("    ", (hit.title, "bold"))
+        doc.line("    ", (hit.title, "bold"), cut=True)
         if hit.snippet:
             doc.line("    ", *[(text, "bold yellow" if hot else "") for text, hot in hit.snippet])
         if hit.tags:
-            doc.line(("    tags: ", "dim"), (", ".join(hit.tags), "cyan"))
+            doc.line(("    tags: ", "dim"), (", ".join(hit.tags), "cyan"), cut=True)
         if why:
             doc.line(("    " + why, "dim"))
     return doc
@@ -172,10 +176,8 @@ def _why(hit: Hit) -> str:
 
 def _print_plain(result: SearchResult) -> None:
     """Piped: one tab-separated line per result; matched words between ** in the snippet."""
-    import sys
-
     lines = [_plain_row(rank, hit) for rank, hit in enumerate(result.hits, start=1)]
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    out().write("".join(line + "\n" for line in lines))
 
 
 def _plain_row(rank: int, hit: Hit) -> str:
@@ -191,7 +193,7 @@ def _plain_row(rank: int, hit: Hit) -> str:
     ]
     if hit.explain:
         cells.append(_why(hit))
-    return "\t".join(c.replace("\t", " ") for c in cells)
+    return "\t".join(safe_line(c) for c in cells)
 
 
 def _notes(result: SearchResult) -> None:

@@ -8,8 +8,10 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import print_json, table
+from lessons.cli.common import IdArg, JsonOpt, LimitOpt, build_filters, synced_kb, with_filters
+from lessons.cli.completion import complete_tags, offer
+from lessons.cli.render import Column, print_json, table
+from lessons.cli.terminal import safe_line
 
 tag_app = typer.Typer(
     name="tag",
@@ -20,8 +22,10 @@ tag_app = typer.Typer(
 )
 app.add_typer(tag_app, name="tag")
 
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="An id or a unique prefix of one.")]
-TagsArg = Annotated[list[str], typer.Argument(metavar="TAG...", help="One or more tags.")]
+TagsArg = Annotated[
+    list[str],
+    typer.Argument(metavar="TAG...", help="One or more tags.", autocompletion=offer(complete_tags)),
+]
 
 
 @tag_app.command("add")
@@ -80,7 +84,10 @@ def list_(
     if json_out:
         print_json([{"tag": t, "count": n} for t, n in shown])
     else:
-        table(("count", "tag"), [(n, t) for t, n in shown], ("cyan", "bold"))
+        table(
+            (Column("count", "cyan", right=True), Column("tag", "bold")),
+            [(str(n), t) for t, n in shown],
+        )
         if len(shown) < len(counts):
             write_err(f"{len(shown)} of {len(counts)} tags shown (--limit)")
     if not counts:
@@ -89,7 +96,9 @@ def list_(
 
 @tag_app.command("rename")
 def rename(
-    old: Annotated[str, typer.Argument(help="The tag to rename.")],
+    old: Annotated[
+        str, typer.Argument(help="The tag to rename.", autocompletion=offer(complete_tags))
+    ],
     new: Annotated[str, typer.Argument(help="Its new name.")],
 ) -> None:
     """Rename a tag in every record; print each file changed.
@@ -104,8 +113,16 @@ def rename(
 
 @tag_app.command("merge")
 def merge(
-    tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to merge.")],
-    into: Annotated[str, typer.Option("--into", help="The tag they become.")],
+    tags: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TAG...", help="The tags to merge.", autocompletion=offer(complete_tags)
+        ),
+    ],
+    into: Annotated[
+        str,
+        typer.Option("--into", help="The tag they become.", autocompletion=offer(complete_tags)),
+    ],
 ) -> None:
     """Merge tags into one, in every record; print each file changed.
 
@@ -119,7 +136,7 @@ def merge(
 
 def _changed(path: str) -> None:
     # One line per file as it is written, so an interrupted run still says what it did.
-    sys.stdout.write(path + "\n")
+    sys.stdout.write(safe_line(path) + "\n")
     sys.stdout.flush()
 
 

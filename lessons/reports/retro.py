@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lessons.errors import NoMatchError
-from lessons.filters import Filters
+from lessons.filters import Filters, value_key
 from lessons.model import IMPACT_RANK, IMPACTS, KINDS
 from lessons.model import today as today_iso
 from lessons.reports import kb_name, recurring, selection_label, shift_date, short
@@ -177,8 +177,8 @@ def _headline(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "by_kind": {k: sum(matrix[k].values()) for k in KINDS},
         "by_impact": {i: sum(matrix[k][i] for k in KINDS) for i in IMPACT_ORDER},
         "by_kind_impact": matrix,
-        "campaigns": len({r["campaign"].lower() for r in rows if r["campaign"]}),
-        "teams": len({r["team"].lower() for r in rows if r["team"]}),
+        "campaigns": len({value_key(r["campaign"]) for r in rows if r["campaign"]}),
+        "teams": len({value_key(r["team"]) for r in rows if r["team"]}),
     }
 
 

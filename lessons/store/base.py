@@ -189,6 +189,12 @@ class Store:
         row = self.one("SELECT path FROM record WHERE id = ?", (record_id,))
         return row[0] if row else None
 
+    def file_record(self, path: str) -> tuple[bool, str | None]:
+        """Whether the index knows the entry file ``path`` (relative to the root), and
+        the id of the record it holds (None when the file is invalid)."""
+        row = self.one("SELECT record_id FROM file WHERE path = ?", (path,))
+        return (row is not None, row[0] if row else None)
+
     def insert_records(self, items: Sequence[tuple[dict[str, Any], str]]) -> None:
         """Insert valid records (ids known to be free) with their tags, links, actions."""
         if not items:
@@ -230,7 +236,12 @@ class Store:
                 params.append(value)
         for col in ("campaign", "team"):
             value = getattr(filters, col)
-            if value:
+            spellings = getattr(filters, f"{col}_any")
+            if value and spellings:
+                # Every spelling of the value the index holds (case and spacing aside).
+                clauses.append(f"{a}.{col} IN ({','.join('?' * len(spellings))})")
+                params.extend(spellings)
+            elif value:
                 clauses.append(f"lower({a}.{col}) = lower(?)")
                 params.append(value)
         for tag in filters.tags:
