@@ -22,7 +22,17 @@ from lessons.model import (
 CONFIG_NAME = "lessons.yaml"
 ENTRIES_DIR = "entries"
 INDEX_DIR = ".lessons"
-CONFIG_KEYS = ("name", "stages", "fields", "tag_aliases", "synonyms", "index", "add_folder")
+CONFIG_KEYS = (
+    "name",
+    "stages",
+    "fields",
+    "tag_aliases",
+    "synonyms",
+    "index",
+    "add_folder",
+    "publish",
+)
+PUBLISH_KEYS = ("public_only",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,10 @@ class Config:
     synonyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     index: str | None = None
     add_folder: str | None = None
+    # `publish: {public_only: true}`: a shared index gets public records only.
+    public_only: bool = False
+    # True when lessons.yaml gives `name:` (else the folder's name is the key).
+    named: bool = False
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -50,9 +64,23 @@ class Config:
         """What record validation needs."""
         return Schema(stages=self.stages, fields=self.fields, tag_aliases=self.tag_aliases)
 
+    @property
+    def key(self) -> str:
+        """The knowledge base's name in a shared index and in ``KB:ID`` references:
+        ``name:`` as a slug, or the folder's name where lessons.yaml gives none."""
+        return kb_key(self.name if self.named else self.root.name)
+
     def default_db_url(self) -> str:
         """``sqlite:///<root>/.lessons/index.db``."""
         return f"sqlite:///{self.root / INDEX_DIR / 'index.db'}"
+
+
+def kb_key(name: str) -> str:
+    """A knowledge base's key: its name as a slug ('Digital Engagement lessons' ->
+    'digital-engagement-lessons'); a name without a letter or digit is hashed."""
+    from lessons.model import slugify
+
+    return slugify(name, max_len=60) or f"kb-{digest(name.encode(), 4)}"
 
 
 def find_root(kb: str | None = None, cwd: Path | None = None) -> Path:
@@ -207,18 +235,32 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
     if add_folder and (Path(add_folder).is_absolute() or ".." in Path(add_folder).parts):
         raise fail("'add_folder' must be a folder inside entries/", "add_folder")
 
+    publish = data.get("publish") or {}
+    if not isinstance(publish, dict):
+        raise fail("'publish' must be a mapping, e.g. {public_only: true}", "publish")
+    for key, value in publish.items():
+        if key not in PUBLISH_KEYS:
+            raise fail(
+                f"unknown publish setting '{key}'{did_you_mean(str(key), PUBLISH_KEYS)}",
+                "publish",
+            )
+        if not isinstance(value, bool):
+            raise fail(f"publish setting '{key}' must be true or false", "publish")
+
     from lessons.model import normalise_tag
 
     norm_aliases = {normalise_tag(k): normalise_tag(v) for k, v in aliases.items()}
     return Config(
         root=root,
         name=data.get("name") or "lessons",
+        named=bool(data.get("name")),
         stages=tuple(stages),
         fields=tuple(fields),
         tag_aliases=norm_aliases,
         synonyms=synonyms,
         index=data.get("index"),
         add_folder=add_folder,
+        public_only=bool(publish.get("public_only", False)),
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
         ),
@@ -244,4 +286,6 @@ tag_aliases: {{}}
 # Words a search also looks for.
 synonyms: {{}}
 #   disk-full: [out of storage, no space left]
+# Publishing to a shared index (lessons --db postgresql://... index): public records only?
+# publish: {{public_only: true}}
 """

@@ -20,6 +20,9 @@ class State:
 
     kb: str | None = None
     db: str | None = None
+    # --from-kb, and whether the command reads across a shared index (cli/root.py).
+    from_kb: tuple[str, ...] = ()
+    across: bool = False
     debug: bool = False
     color: bool = True
     # Set when a read skipped broken files: the command ends with exit code 2.

@@ -24,7 +24,7 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show
 
 def open_kb() -> KnowledgeBase:
     """The knowledge base the global options and the working directory name (not synced)."""
-    return KnowledgeBase.open(STATE.kb, STATE.db)
+    return KnowledgeBase.open(STATE.kb, STATE.db, across=STATE.across, from_kb=STATE.from_kb)
 
 
 def synced_kb() -> tuple[KnowledgeBase, SyncReport]:

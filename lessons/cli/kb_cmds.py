@@ -33,16 +33,36 @@ def init(
 @app.command()
 def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over.")] = False,
+    public_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-only/--no-public-only",
+            help="Shared index: publish only visibility: public records (remembered).",
+        ),
+    ] = None,
+    drop: Annotated[
+        bool, typer.Option("--drop", help="Shared index: remove this knowledge base from it.")
+    ] = False,
 ) -> None:
     """Bring the index up to date with the files and say what changed.
 
     Every command does this quietly first; this one reports it:
-    +N added  ~N changed  -N removed. Example: lessons index --rebuild
+    +N added  ~N changed  -N removed. With --db postgresql://… it publishes this
+    knowledge base into the shared index. Example: lessons index --rebuild
     """
     kb = open_kb()
+    if drop:
+        gone = kb.drop()
+        write_err(f"-{gone} removed: '{kb.home}' is no longer in the shared index")
+        return
     with progress_bar("Indexing") as progress:
-        report = kb.rebuild(progress) if rebuild else kb.sync(progress)
+        if rebuild:
+            report = kb.rebuild(progress, public_only=public_only)
+        else:
+            report = kb.sync(progress, publish=True, public_only=public_only)
     write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
+    if report.withheld:
+        write_err(f"{report.withheld} records not published: they are not visibility: public")
     if kb.read_only:
         write_err(f"note: the knowledge base is read-only; the index is kept at {kb.db_url}")
     report_skipped(report)

@@ -40,7 +40,11 @@ COMMANDS: dict[str, str] = {
 }
 
 # Global options that take a value (the next argument is not a command name).
-_VALUED = ("--kb", "--db")
+_VALUED = ("--kb", "--db", "--from-kb")
+
+# Commands that read across every knowledge base of a shared index (or --from-kb's);
+# the others work on the knowledge base they run in.
+ACROSS = ("search", "list", "show", "related", "brief", "retro", "actions", "graph", "stats")
 
 
 def command_named(args: Sequence[str]) -> str | None:
@@ -84,6 +88,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     kb: Annotated[
         str | None,
         typer.Option("--kb", metavar="PATH", help="The knowledge base folder [env: LESSONS_KB]."),
@@ -91,6 +96,14 @@ def global_options(
     db: Annotated[
         str | None,
         typer.Option("--db", metavar="URL", help="Index store URL [env: LESSONS_DB]."),
+    ] = None,
+    from_kb: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-kb",
+            metavar="NAME",
+            help="With a shared index: read this knowledge base (repeat for more).",
+        ),
     ] = None,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colour in output (also NO_COLOR).")
@@ -110,6 +123,8 @@ def global_options(
         State(
             kb=kb,
             db=db,
+            from_kb=tuple(from_kb or ()),
+            across=ctx.invoked_subcommand in ACROSS,
             debug=debug,
             color=not no_color and not os.environ.get("NO_COLOR"),
         ).__dict__

@@ -4,8 +4,9 @@
 column lists against it, so the two cannot drift apart.
 """
 
-# Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 4
+# Bump when a table, column or the FTS layout changes: a SQLite index rebuilds itself.
+# (A shared PostgreSQL index is upgraded in place instead: store/migrations.py.)
+SCHEMA_VERSION = 5
 
 RECORD_COLUMNS = (
     "id",
@@ -45,3 +46,7 @@ FTS_COLUMNS = (
     "body",
 )
 TABLES = ("record", "file", "tag", "link", "action", "meta")
+
+# Keys of the meta table that belong to the index as a whole (``kb = ''``); every
+# other key is one knowledge base's (its scan stamp, configuration fingerprint, ...).
+GLOBAL_META = ("schema",)
