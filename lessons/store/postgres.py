@@ -298,6 +298,8 @@ class PostgresStore(Store):
             for t in TABLES
             for p in WRITE_PRIVILEGES
         )
+        # A record's pk comes from its sequence.
+        checks += f" AND has_sequence_privilege('{NAMESPACE}.record_pk_seq', 'USAGE')"
         row = self.one(f"SELECT {checks}")
         return bool(row[0])
 
