@@ -461,3 +461,23 @@ def test_eight_knowledge_bases_publish_at_once_while_searches_run(
         titles = _psql(pg_url, "SELECT title FROM lessons.record WHERE kb = %s", (name,))
         assert len(titles) == 80
         assert all(str(t[0]).startswith(f"{name} record") for t in titles)
+
+
+def test_word_counts_follow_every_change_of_a_knowledge_base(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, _web = two
+
+    def words() -> list[tuple[object, ...]]:
+        return _psql(pg_url, "SELECT word, ndoc FROM lessons.word WHERE kb = 'ops' ORDER BY word")
+
+    ops.add("extra", title="Zebra crossing outage", summary="Zebra zebra.")
+    ops.run("--db", pg_url, "index")
+    ops.add("cert-expired", title="Certificate renewed late", summary="Renewal.")
+    (ops.entries / "disk-full.yaml").unlink()
+    ops.run("--db", pg_url, "index")
+    incremental = words()
+    assert ("zebra", 1) in incremental and ("renewal", 1) in incremental
+    assert not any(w == "log" for w, _ in incremental)  # only the removed record had it
+    assert ops.run("--db", pg_url, "index", "--rebuild").exit_code == 0
+    assert words() == incremental

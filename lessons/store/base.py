@@ -259,11 +259,6 @@ class Store:
         self.execute(f"DELETE FROM meta WHERE key = ? AND kb = {kb}", (key,))
         self.execute(f"INSERT INTO meta (key, kb, value) VALUES (?, {kb}, ?)", (key, value))
 
-    def _own_columns(self) -> tuple[str, str]:
-        """The ``kb`` column and value an insert names (none on a single-KB index,
-        where the column's default, ``''``, holds)."""
-        return ("kb, ", f"{self.own_kb()}, ") if self.shared else ("", "")
-
     def ensure_schema(self, fingerprint: str) -> bool:
         """Make the store current; True when it was (re)created and must be filled."""
         fresh = self.schema_version() != SCHEMA_VERSION
@@ -336,13 +331,20 @@ class Store:
         problems as a list of dicts, duplicate)."""
         if not rows:
             return
-        kb_col, kb = self._own_columns()
         self.executemany(f"DELETE FROM file WHERE path = ?{self.own()}", [(r[0],) for r in rows])
-        cols = ",".join(FILE_COLUMNS)
-        self.executemany(
-            f"INSERT INTO file ({kb_col}{cols}) VALUES ({kb}{','.join('?' * len(FILE_COLUMNS))})",
+        self._insert_rows(
+            "file",
+            FILE_COLUMNS,
             [(*r[:5], json.dumps(r[5]) if r[5] else None, r[6]) for r in rows],
         )
+
+    def _insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows of the home knowledge base (a single-KB index: ``kb`` is left
+        to its default)."""
+        marks = ",".join("?" * len(columns))
+        self.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
 
     def touch_file(self, path: str, mtime_ns: int, size: int) -> None:
         """The file's stat changed but not its content."""
@@ -391,7 +393,6 @@ class Store:
                 (rid, i, a["do"], a.get("owner"), a.get("due"), a["status"])
                 for i, a in enumerate(rec["actions"])
             ]
-        kb_col, kb = self._own_columns()
         link_cols = LINK_COLUMNS if not self.shared else (*LINK_COLUMNS, "dst_kb")
         for table, cols, rows in (
             ("record", RECORD_COLUMNS, rec_rows),
@@ -400,10 +401,12 @@ class Store:
             ("action", ACTION_COLUMNS, action_rows),
         ):
             if rows:
-                marks = ",".join("?" * len(cols))
-                self.executemany(
-                    f"INSERT INTO {table} ({kb_col}{','.join(cols)}) VALUES ({kb}{marks})", rows
-                )
+                self._insert_rows(table, cols, rows)
+        self._inserted(rec_rows)
+
+    def _inserted(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Record rows (``RECORD_COLUMNS``) were inserted (engines that keep more about
+        them, such as word counts, add to it here)."""
 
     # --- reading ---------------------------------------------------------------
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from lessons.errors import AccessError, ConflictError, StoreError
 from lessons.store.base import Store, sql_text
-from lessons.store.schema import FTS_COLUMNS
+from lessons.store.schema import FTS_COLUMNS, RECORD_COLUMNS
 
 NAMESPACE = "lessons"
 # Advisory lock keys (first half): the schema (second half 0, taken shared by every
@@ -87,11 +90,28 @@ TSV = (
     " || setweight(to_tsvector('english', coalesce(campaign, '') || ' ' || coalesce(team, '')"
     " || ' ' || coalesce(body, '')), 'D')"
 )
-# The words as written (no stemming), for typo correction and variants.
-WORDS = (
-    "to_tsvector('simple', concat_ws(' ', r.title, r.tags_text, r.lesson, r.recommendations,"
-    " r.summary, r.campaign, r.team, r.body))"
-)
+# The columns whose words as written (no stemming) make the vocabulary (FTS_COLUMNS,
+# as the SQLite index's record_words table has them).
+WORD_COLUMNS = FTS_COLUMNS
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words_of(*texts: str | None) -> set[str]:
+    """The distinct words of some text as the vocabulary keeps them: lower case,
+    accents dropped, split at anything that is not a letter or digit (as SQLite's
+    unicode61 tokenizer does for the embedded index)."""
+    out: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        if not text.isascii():
+            folded = unicodedata.normalize("NFKD", text)
+            text = "".join(c for c in folded if not unicodedata.combining(c))
+        out.update(_WORD.findall(text.lower()))
+    return out
+
+
+_WORD_INDEXES = [RECORD_COLUMNS.index(c) for c in WORD_COLUMNS]
 
 
 class PostgresStore(Store):
@@ -104,7 +124,7 @@ class PostgresStore(Store):
         super().__init__(url, conn)
         self._schema_checked = False
         self._writing = False
-        self._bulk = False
+        self._bulk: Counter[str] | None = None  # words of a publication afresh
         self._records: int | None = None  # counted once per process, for the IDF factor
 
     # --- plumbing: every error of the driver becomes one of ours ----------------
@@ -330,46 +350,66 @@ class PostgresStore(Store):
         kb, _, dst = str(link["to"]).rpartition(":")
         return (rid, dst, link["rel"], link.get("note"), seq, kb or self.home)
 
+    def _insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY: several times faster than row inserts for a publication's batches.
+        self.own_kb()  # refuses to write without a home knowledge base
+        kb = self.home
+        try:
+            cur = self.conn.cursor()
+            with cur.copy(f"COPY {table} (kb, {', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((kb, *row))
+        except Exception as exc:
+            self._fail(exc)
+
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
         """A knowledge base published afresh: its words are counted once at the end."""
-        self._bulk = True
+        self._bulk = Counter()
         try:
             yield
+            self._add_words(self._bulk, 1)
         finally:
-            self._bulk = False
-        kb = self.own_kb()
-        self.execute(
-            f"INSERT INTO word (word, kb, ndoc) SELECT u.lexeme, {kb}, count(*)"
-            f" FROM record r, unnest({WORDS}) u WHERE r.kb = {kb} GROUP BY u.lexeme"
-            " ON CONFLICT (word, kb) DO UPDATE SET ndoc = word.ndoc + excluded.ndoc"
-        )
+            self._bulk = None
 
-    def insert_records(self, items: Sequence[tuple[dict[str, Any], str]]) -> None:
-        super().insert_records(items)
-        if not items:
-            return
+    def _inserted(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._records = None
-        if not self._bulk:
-            self._count_words([rec["id"] for rec, _ in items], 1)
+        counts: Counter[str] = self._bulk if self._bulk is not None else Counter()
+        for row in rows:
+            counts.update(words_of(*(row[i] for i in _WORD_INDEXES)))
+        if self._bulk is None:
+            self._add_words(counts, 1)
 
     def _forget_records(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._records = None
-            self._count_words(ids, -1)
+        if not ids:
+            return
+        self._records = None
+        cols = ", ".join(f"r.{c}" for c in WORD_COLUMNS)
+        counts: Counter[str] = Counter()
+        for row in self.all(
+            f"SELECT {cols} FROM record r WHERE r.id = ANY(?){self.own('r')}", (list(ids),)
+        ):
+            counts.update(words_of(*row))
+        self._add_words(counts, -1)
 
-    def _count_words(self, ids: Sequence[str], sign: int) -> None:
-        """Add (or take away) the words of these home records to its word counts."""
+    def _add_words(self, counts: Counter[str], sign: int) -> None:
+        """Add (or take away) these word counts to the home knowledge base's."""
+        if not counts:
+            return
+        words = sorted(counts)
         kb = self.own_kb()
         self.execute(
-            f"INSERT INTO word (word, kb, ndoc) SELECT u.lexeme, {kb}, {sign} * count(*)"
-            f" FROM record r, unnest({WORDS}) u WHERE r.kb = {kb} AND r.id = ANY(?)"
-            " GROUP BY u.lexeme ORDER BY u.lexeme"
+            f"INSERT INTO word (word, kb, ndoc) SELECT w, {kb}, n"
+            " FROM unnest(?::text[], ?::int[]) AS t(w, n)"
             " ON CONFLICT (word, kb) DO UPDATE SET ndoc = word.ndoc + excluded.ndoc",
-            (list(ids),),
+            (words, [sign * counts[w] for w in words]),
         )
         if sign < 0:
-            self.execute(f"DELETE FROM word WHERE kb = {kb} AND ndoc <= 0")
+            self.execute(
+                f"DELETE FROM word WHERE kb = {kb} AND word = ANY(?) AND ndoc <= 0", (words,)
+            )
 
     # --- search (PostgreSQL's own full-text search, SPEC §9) -----------------------
 
