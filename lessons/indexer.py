@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from stat import S_ISDIR, S_ISREG
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 from typing import Any
 
 from lessons.config import Config
@@ -39,6 +39,7 @@ class SyncReport:
     # Publishing public records only: files read and left out of the shared index.
     withheld: int = 0
     withheld_paths: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def nothing(self) -> bool:
@@ -70,6 +71,8 @@ class Scan:
     def __init__(self) -> None:
         self._parts: list[list[str] | bytes] = []
         self._digests: list[str] = []
+        # Said once by the command: what the scan would not read, and why.
+        self.warnings: list[str] = []
 
     def add(self, signatures: list[str]) -> None:
         """Add one run of signatures found here."""
@@ -120,6 +123,13 @@ def scan(root: Path, entries: Path, *, expected: int = 0, fork_from: int | None 
     does not depend on who did them.
     """
     found = Scan()
+    real_root = os.path.realpath(root)
+    if os.path.islink(entries) and _link_target(str(entries), real_root) is None:
+        found.warnings.append(
+            f"{entries.name}/ is a symbolic link to a folder outside the knowledge base "
+            "(or to nothing); nothing in it was read"
+        )
+        return found
     if not entries.is_dir():
         return found
     if fork_from is None:
@@ -130,15 +140,15 @@ def scan(root: Path, entries: Path, *, expected: int = 0, fork_from: int | None 
         # about a quarter of the stats.
         mine, theirs = subfolders[0::2], subfolders[1::2]
         shares = (
-            lambda: _stat_all([top, *_list_folders(mine)]),
-            lambda: _stat_all(_list_folders(theirs)),
+            lambda: _stat_all([top, *_list_folders(mine)], real_root),
+            lambda: _stat_all(_list_folders(theirs), real_root),
         )
         fork = expected >= fork_from
     else:
         folders = [top, *_list_folders(subfolders)]
         files = sum(len(names) for _, _, names in folders)
         first, second = _halves(folders, files)
-        shares = (lambda: _stat_all(first), lambda: _stat_all(second))
+        shares = (lambda: _stat_all(first, real_root), lambda: _stat_all(second, real_root))
         fork = files >= fork_from
     if not (fork and _forked(found, *shares)):
         for share in shares:
@@ -182,11 +192,11 @@ def _list_folders(start: list[tuple[str, str]]) -> list[_Folder]:
     return out
 
 
-def _stat_all(folders: list[_Folder]) -> list[str]:
+def _stat_all(folders: list[_Folder], root: str) -> list[str]:
     """Signatures of the files named, and of any under a folder named like a file."""
     found: list[str] = []
     while folders:
-        signatures, more = _stat_files(folders)
+        signatures, more = _stat_files(folders, root)
         found.extend(signatures)
         folders = _list_folders(more)
     return found
@@ -208,8 +218,13 @@ def _halves(folders: list[_Folder], files: int) -> tuple[list[_Folder], list[_Fo
     return first, second
 
 
-def _stat_files(folders: list[_Folder]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Signatures of the regular files named, and any folder found named like a file."""
+def _stat_files(folders: list[_Folder], root: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Signatures of the entry files named, and any folder found named like a file.
+
+    A file that must not be read — a symbolic link leading out of the knowledge
+    base (``root``, resolved) or to nothing, a FIFO, a device — keeps the signature
+    of the name itself: ``load_file`` then reports it without opening it.
+    """
     found: list[str] = []
     dirs: list[tuple[str, str]] = []
     add = found.append
@@ -220,17 +235,37 @@ def _stat_files(folders: list[_Folder]) -> tuple[list[str], list[tuple[str, str]
         try:
             for name in names:
                 try:
-                    st = os.stat(name, dir_fd=fd) if fd is not None else os.stat(f"{folder}/{name}")
+                    if fd is not None:
+                        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                    else:
+                        st = os.lstat(f"{folder}/{name}")
                 except OSError:
                     continue
-                if S_ISREG(st.st_mode):
-                    add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
-                elif S_ISDIR(st.st_mode) and not os.path.islink(f"{folder}/{name}"):
+                if S_ISLNK(st.st_mode):
+                    target = _link_target(f"{folder}/{name}", root)
+                    if target is not None and S_ISDIR(target.st_mode):
+                        continue  # a linked folder is not followed (a loop would never end)
+                    if target is not None and S_ISREG(target.st_mode):
+                        st = target
+                if S_ISDIR(st.st_mode):
                     dirs.append((f"{folder}/{name}", f"{rel}{name}/"))
+                else:
+                    add(f"{rel}{name}\t{st.st_mtime_ns}\t{st.st_size}")
         finally:
             if fd is not None:
                 os.close(fd)
     return found, dirs
+
+
+def _link_target(path: str, root: str) -> os.stat_result | None:
+    """The stat of what a symbolic link leads to, when that is inside ``root``."""
+    real = os.path.realpath(path)
+    if not (real == root or real.startswith(root.rstrip("/") + "/")):
+        return None
+    try:
+        return os.stat(real)
+    except OSError:
+        return None
 
 
 def _open_folder(folder: str) -> int | None:
@@ -306,7 +341,7 @@ def _init_worker(schema: Schema, root: Path) -> None:
 
 def _load_one(rel: str) -> Loaded:
     assert _worker_schema is not None and _worker_root is not None
-    return load_file(_worker_root / rel, rel, _worker_schema)
+    return load_file(_worker_root / rel, rel, _worker_schema, root=_worker_root)
 
 
 def iter_loaded(
@@ -315,7 +350,7 @@ def iter_loaded(
     """Read and validate files in order, in worker processes when there are many."""
     total = len(paths)
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        results: Iterable[Loaded] = (load_file(root / rel, rel, schema) for rel in paths)
+        results: Iterable[Loaded] = (load_file(root / rel, rel, schema, root=root) for rel in paths)
         yield from _counted(results, total, progress)
         return
     import multiprocessing
@@ -365,6 +400,7 @@ def sync(
     # reading 100,000 signatures back from the index.
     last = None if reset else store.get_meta("scan")
     found = scan(config.root, config.entries, expected=_files_in(last))
+    report.warnings = found.warnings
     stamp = found.stamp
     if last == stamp:
         return report
@@ -540,6 +576,8 @@ def _retry_duplicates(store: Store, config: Config) -> None:
     stats = {r[0]: (r[1], r[2]) for r in rows if (config.root / r[0]).is_file()}
     if not stats:
         return
-    reloaded = [load_file(config.root / p, p, config.schema) for p in sorted(stats)]
+    reloaded = [
+        load_file(config.root / p, p, config.schema, root=config.root) for p in sorted(stats)
+    ]
     store.delete_paths(sorted(stats))
     _insert(store, config.root, reloaded, stats, empty=False)

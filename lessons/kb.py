@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from lessons.config import INDEX_DIR, Config, find_root, kb_key, load_config
-from lessons.errors import AccessError, ConflictError, LessonsError, NotFoundError, UsageError
-from lessons.hashing import digest
+from lessons.errors import (
+    AccessError,
+    ConflictError,
+    LessonsError,
+    NotFoundError,
+    StoreError,
+    UsageError,
+)
 from lessons.indexer import Progress, SyncReport, sync
 from lessons.store import Store, open_store
+from lessons.store.location import (
+    check_index_dir,
+    fallback_index,
+    inside,
+    mask_url,
+    real_inside,
+    remove_index,
+    sqlite_path,
+)
 
 
 class KnowledgeBase:
@@ -30,7 +44,9 @@ class KnowledgeBase:
         self.config = config
         self.root = config.root
         self.read_only = False
-        self.db_url = db_url or os.environ.get("LESSONS_DB") or config.index or self._default_url()
+        # Warnings for the command to show (the library never prints).
+        self.notes: list[str] = []
+        self.db_url = self._choose_url(db_url or os.environ.get("LESSONS_DB") or None)
         self._store: Store | None = None
         self.synced = False  # set once this process has brought the index up to date
         # On a shared index, reads cover every knowledge base in it (``across``) or the
@@ -68,16 +84,50 @@ class KnowledgeBase:
         """This knowledge base's key in a shared index (None when there is none here)."""
         return None if self.detached else self.config.key
 
-    def _default_url(self) -> str:
+    def _choose_url(self, explicit: str | None) -> str:
+        """The index URL: the user's own ``--db``/``$LESSONS_DB`` as given; ``index:`` of
+        lessons.yaml only where it keeps the index inside ``.lessons/``; else the default."""
+        if explicit:
+            if explicit.startswith("sqlite:///"):
+                # Relative to the folder the user typed it in, fixed now.
+                return f"sqlite:///{sqlite_path(explicit)}"
+            return explicit
+        wanted = self.config.index
+        if wanted:
+            index_dir = self.root / INDEX_DIR
+            path = sqlite_path(wanted, base=self.root) if wanted.startswith("sqlite:///") else None
+            if (
+                path is not None
+                and inside(path.parent, index_dir)
+                and (not path.parent.exists() or real_inside(path.parent, index_dir))
+            ):
+                if self._writable():
+                    return f"sqlite:///{path}"
+            else:
+                # A cloned repository must not choose where lessons writes.
+                self.notes.append(
+                    f"lessons.yaml asks for the index at {mask_url(wanted)}, outside "
+                    f"{INDEX_DIR}/; a knowledge base's own settings may not choose where "
+                    f"lessons writes, so {INDEX_DIR}/index.db is used (pass --db or set "
+                    "LESSONS_DB to use it)"
+                )
+        return self._default_url()
+
+    def _writable(self) -> bool:
         index_dir = self.root / INDEX_DIR
-        writable = os.access(index_dir if index_dir.exists() else self.root, os.W_OK)
-        if writable:
+        return os.access(index_dir if index_dir.exists() else self.root, os.W_OK)
+
+    def _default_url(self) -> str:
+        if self._writable():
             return self.config.default_db_url()
-        # A read-only knowledge base still answers, from an index kept elsewhere.
+        # A read-only knowledge base still answers, from an index in the user's cache.
         self.read_only = True
-        key = digest(str(self.root).encode(), 6)
-        folder = Path(tempfile.gettempdir()) / f"lessons-index-{os.getuid()}-{key}"
-        return f"sqlite:///{folder / 'index.db'}"
+        return f"sqlite:///{fallback_index(self.root)}"
+
+    @property
+    def index_path(self) -> Path | None:
+        """The SQLite file of the index (None for a server)."""
+        return sqlite_path(self.db_url) if self.db_url.startswith("sqlite:///") else None
 
     def check_writable(self) -> None:
         """Refuse at once, before anything is asked or typed, when the record files
@@ -97,7 +147,8 @@ class KnowledgeBase:
     def store(self) -> Store:
         """The open index (opened on first use)."""
         if self._store is None:
-            store = open_store(self.db_url)
+            # Inside .lessons/, an index of an earlier version (no marker yet) is ours too.
+            store = open_store(self.db_url, legacy_ok=self._own_folder())
             store.home = self.home
             try:
                 store.scope = self._scope(store)
@@ -126,6 +177,15 @@ class KnowledgeBase:
             return None
         return (self.home,) if self.home is not None else ()
 
+    def _own_folder(self) -> bool:
+        """True when the index lives in this knowledge base's ``.lessons/`` (which must
+        then be a real folder, not a link to somewhere else)."""
+        path = self.index_path
+        own = path is not None and inside(path, self.root / INDEX_DIR)
+        if own:
+            check_index_dir(self.root / INDEX_DIR)
+        return own
+
     def close(self) -> None:
         """Close the index."""
         if self._store is not None:
@@ -136,10 +196,14 @@ class KnowledgeBase:
         self,
         progress: Progress | None = None,
         *,
+        allow_stale: bool = True,
         publish: bool = False,
         public_only: bool | None = None,
     ) -> SyncReport:
-        """Bring the index up to date; a corrupt index file is rebuilt on the way.
+        """Bring the index up to date; a corrupt index file of ours is rebuilt on the way.
+
+        When the index cannot be written (a full disk) but holds an earlier sync,
+        ``allow_stale`` lets a reading command go on with it, with a note saying so.
 
         On a shared index this publishes the knowledge base when this role may write
         it; otherwise (a read-only role, or no knowledge base here) the index is read
@@ -156,17 +220,20 @@ class KnowledgeBase:
         try:
             report = sync(self.store, self.config, progress=progress)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                # Another process held the index past the busy timeout: it is busy, not
-                # corrupt, and rebuilding would delete it from under that process.
-                raise ConflictError(
-                    "the index is busy: another lessons command is writing it",
-                    path=self.db_url.removeprefix("sqlite:///"),
-                    hint="try again in a moment",
-                ) from None
-            if not self.db_url.startswith("sqlite:///"):
-                raise
+            if self.index_path is None or not _corrupt(exc):
+                error = self._store_error(exc)
+                if not (allow_stale and _full(exc, self.index_path) and self._read_as_it_was()):
+                    raise error from None
+                self.notes.append(
+                    f"{error.message}: the answers come from the index as it was at its last "
+                    "update (changes since are not in it)"
+                )
+                report = SyncReport()
+                report.skipped = self.store.skipped_files()
+                self.synced = True
+                return report
             report = self._rebuild_sqlite(progress)
+        self.notes.extend(report.warnings)
         report.skipped = self.store.skipped_files()
         self.synced = True
         return report
@@ -202,6 +269,7 @@ class KnowledgeBase:
             stored = store.get_meta("config") or ""
             public_only = self.config.public_only or stored.endswith(":public")
         report = sync(store, self.config, progress=progress, reset=reset, public_only=public_only)
+        self.notes.extend(report.warnings)
         report.skipped = store.skipped_files()
         return report
 
@@ -229,6 +297,7 @@ class KnowledgeBase:
         else:
             report = self._publish(progress, publish=True, public_only=public_only, reset=True)
         report.rebuilt = True
+        self.notes.extend(report.warnings)
         report.skipped = self.store.skipped_files()
         self.synced = True
         return report
@@ -236,8 +305,7 @@ class KnowledgeBase:
     def drop(self) -> int:
         """Remove this knowledge base's rows from a shared index and nothing else;
         return how many of its files the index knew."""
-        store: Any = self.store
-        if not store.shared:
+        if not is_shared_url(self.db_url):
             raise UsageError(
                 "--drop removes a knowledge base from a shared index (--db postgresql://…)",
                 hint="the local index is derived from the files: `lessons index --rebuild`"
@@ -245,6 +313,7 @@ class KnowledgeBase:
             )
         if self.home is None:
             raise UsageError("no knowledge base here to drop: run it inside one, or with --kb")
+        store: Any = self.store
         store.prepare()
         if not store.can_publish():
             raise AccessError(
@@ -256,13 +325,50 @@ class KnowledgeBase:
             return int(store.forget_kb())
 
     def _rebuild_sqlite(self, progress: Progress | None) -> SyncReport:
-        from lessons.store.sqlite import remove_sqlite
-
+        path = self.index_path
+        assert path is not None
         self.close()
-        remove_sqlite(Path(self.db_url.removeprefix("sqlite:///")))
-        report = sync(self.store, self.config, progress=progress)
+        remove_index(path, legacy_ok=self._own_folder())
+        try:
+            report = sync(self.store, self.config, progress=progress)
+        except sqlite3.DatabaseError as exc:
+            raise self._store_error(exc) from None
         report.rebuilt = True
         return report
+
+    def _read_as_it_was(self) -> bool:
+        """Reopen the index to read it as it stands, writing nothing (no room to write);
+        False when it holds no earlier sync to read."""
+        from lessons.store.sqlite import open_sqlite
+
+        self.close()
+        try:
+            self._store = open_sqlite(self.db_url, legacy_ok=self._own_folder(), frozen=True)
+            return self._store.get_meta("scan") is not None
+        except (sqlite3.Error, LessonsError):
+            self.close()
+            return False
+
+    def _store_error(self, exc: sqlite3.DatabaseError) -> LessonsError:
+        """What went wrong with the SQLite index, for the user: nothing here deletes it."""
+        where = str(self.index_path)
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
+            # Another process held the index past the busy timeout: it is busy, not
+            # corrupt, and rebuilding would delete it from under that process.
+            return ConflictError(
+                "the index is busy: another lessons command is writing it",
+                path=where,
+                hint="try again in a moment",
+            )
+        if _full(exc, self.index_path):
+            return StoreError(
+                f"no space left for the index at {where}",
+                hint="free some space; the index was left as it was",
+            )
+        if name.startswith("SQLITE_READONLY"):
+            return StoreError(f"the index cannot be written: {exc}", path=where)
+        return StoreError(f"the index could not be used: {exc}", path=where)
 
     # --- ids -------------------------------------------------------------------
 
@@ -332,6 +438,31 @@ class KnowledgeBase:
 def is_shared_url(url: str) -> bool:
     """True for the URL of a shared (PostgreSQL) index."""
     return url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+
+
+def _corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """True for an index file that is damaged (rebuilt when ours), not one that is full,
+    busy or read-only (those are reported, never rebuilt)."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def _full(exc: sqlite3.DatabaseError, path: Path | None) -> bool:
+    """True when a write failed for want of room: SQLite says so, or an I/O error
+    (growing the WAL's shared-memory file, say) struck a file system with none left."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name == "SQLITE_FULL" or "disk is full" in str(exc):
+        return True
+    if path is None or not (name.startswith("SQLITE_IOERR") or "I/O error" in str(exc)):
+        return False
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
 def init_kb(path: Path, name: str | None = None) -> list[Path]:

@@ -889,21 +889,13 @@ def save_edit(kb: KnowledgeBase, opened: Opened, text: str) -> Path:
     If it changed meanwhile, the edit is kept in ``.lessons/recovered/`` and
     ``ConflictError`` says where: no word typed is lost.
     """
-    from lessons.entries import atomic_write, replace_file
+    from lessons.entries import keep_recovered, replace_file
 
     text = strip_comment_lines(text, ())
     try:
         replace_file(opened.path, kb.root, kb.config.schema, text, expected_digest=opened.digest)
     except ConflictError as exc:
-        import time
-
-        keep = (
-            kb.root
-            / ".lessons"
-            / "recovered"
-            / f"{opened.id}-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
-        )
-        atomic_write(keep, text)
+        keep = keep_recovered(kb.root, opened.id, text)
         raise ConflictError(
             "the file changed on disk while you edited it; it was not overwritten",
             path=exc.path,

@@ -291,13 +291,20 @@ def test_huge_file_and_alias_bomb_are_refused_and_others_still_list(kb: KB) -> N
     assert "aliases expand to more than 100000 values; refused" in out.stderr
 
 
-def test_index_file_deleted_or_garbage_still_answers(kb: KB) -> None:
+def test_index_file_deleted_answers_and_garbage_is_refused_untouched(kb: KB) -> None:
     kb.add("one")
     assert kb.run("list").exit_code == 0
     db = kb.root / ".lessons" / "index.db"
-    db.write_bytes(b"\x00garbage" * 4096)
     for suffix in ("-wal", "-shm"):
         (kb.root / ".lessons" / f"index.db{suffix}").unlink(missing_ok=True)
+    garbage = b"\x00garbage" * 4096
+    db.write_bytes(garbage)
+    # Not provably ours (issue 12): named, left as it is, never deleted.
+    out = kb.run("list")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert "not a lessons index" in out.stderr and str(db) in out.stderr
+    assert db.read_bytes() == garbage
+    db.unlink()
     assert kb.run("list").stdout.startswith("one\t")
     shutil.rmtree(kb.root / ".lessons")
     assert kb.run("show", "one").exit_code == 0

@@ -11,6 +11,7 @@ import pytest
 from conftest import KB, record_text
 
 from lessons import indexer
+from lessons.errors import StoreError
 from lessons.indexer import scan
 from lessons.kb import KnowledgeBase
 from lessons.store.schema import SCHEMA_VERSION
@@ -124,14 +125,33 @@ def test_deleted_index_is_rebuilt(kb: KB) -> None:
     assert again.store.count() == 1
 
 
-def test_garbage_index_is_rebuilt(kb: KB) -> None:
+def test_garbage_index_is_refused_and_kept(kb: KB) -> None:
     kb.add("one")
     base = open_kb(kb)
     base.sync()
     base.close()
     for f in (kb.root / ".lessons").glob("index.db*"):
         f.unlink()
-    (kb.root / ".lessons" / "index.db").write_bytes(b"this is not a database" * 100)
+    garbage = b"this is not a database" * 100
+    db = kb.root / ".lessons" / "index.db"
+    db.write_bytes(garbage)
+    again = open_kb(kb)
+    with pytest.raises(StoreError, match="not a lessons index"):
+        again.sync()
+    assert db.read_bytes() == garbage
+
+
+def test_damaged_index_of_ours_is_rebuilt(kb: KB) -> None:
+    kb.add("one")
+    base = open_kb(kb)
+    base.sync()
+    base.close()
+    db = kb.root / ".lessons" / "index.db"
+    for f in (kb.root / ".lessons").glob("index.db-*"):
+        f.unlink()
+    # Our header (and marker) kept, every page after it overwritten.
+    head = db.read_bytes()[:100]
+    db.write_bytes(head + b"\xff" * (db.stat().st_size - 100))
     again = open_kb(kb)
     report = again.sync()
     assert report.rebuilt and again.store.count() == 1
@@ -219,11 +239,11 @@ def test_forked_scan_does_the_childs_half_itself_when_the_child_fails(
     parent = os.getpid()
     real = indexer._stat_files
 
-    def failing_in_child(folders: list) -> tuple[list[str], list[tuple[str, str]]]:
+    def failing_in_child(folders: list, root: str) -> tuple[list[str], list[tuple[str, str]]]:
         if os.getpid() != parent:
             (kb.root / "child-ran").touch()  # proof that the work was shared
             raise OSError("the child fails")
-        return real(folders)
+        return real(folders, root)
 
     monkeypatch.setattr(indexer, "_stat_files", failing_in_child)
     shared = scan(kb.root, kb.entries, fork_from=1, expected=1)
@@ -267,10 +287,10 @@ def test_an_interrupted_forked_scan_does_not_wait_on_its_child(
     parent = os.getpid()
     real = indexer._stat_files
 
-    def interrupted(folders: list) -> tuple[list[str], list[tuple[str, str]]]:
+    def interrupted(folders: list, root: str) -> tuple[list[str], list[tuple[str, str]]]:
         if os.getpid() == parent:
             raise KeyboardInterrupt  # Ctrl-C reaching this process alone
-        return real(folders)
+        return real(folders, root)
 
     def hung(*_: object) -> None:
         raise TimeoutError("the scan waited on its child")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import typer
@@ -27,6 +27,8 @@ class State:
     color: bool = True
     # Set when a read skipped broken files: the command ends with exit code 2.
     skipped_files: bool = False
+    # Knowledge bases the command opened: their last warnings are shown at its end.
+    opened: list[Any] = field(default_factory=list)
 
 
 STATE = State()
@@ -51,7 +53,10 @@ class LessonsGroup(TyperGroup):
 
     def invoke(self, ctx: Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            finally:
+                _last_notes()
         except LessonsError as exc:
             if STATE.debug:
                 raise
@@ -75,6 +80,13 @@ class LessonsGroup(TyperGroup):
         if STATE.skipped_files:
             ctx.exit(2)
         return result
+
+
+def _last_notes() -> None:
+    for kb in STATE.opened:
+        for note in kb.notes:
+            write_err(f"warning: {note}")
+        kb.notes.clear()
 
 
 def _silence_stdout() -> None:

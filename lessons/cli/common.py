@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from lessons.cli.app import STATE
+from lessons.cli.app import STATE, write_err
 from lessons.cli.render import progress_bar, report_skipped
 from lessons.filters import Filters, parse_since, parse_until
 from lessons.indexer import SyncReport
@@ -23,8 +23,23 @@ LimitOpt = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Show
 
 
 def open_kb() -> KnowledgeBase:
-    """The knowledge base the global options and the working directory name (not synced)."""
-    return KnowledgeBase.open(STATE.kb, STATE.db, across=STATE.across, from_kb=STATE.from_kb)
+    """The knowledge base the global options and the working directory name (not synced).
+
+    Its warnings (``kb.notes``) are shown as they come up, and at the latest when
+    the command ends.
+    """
+    kb = KnowledgeBase.open(STATE.kb, STATE.db, across=STATE.across, from_kb=STATE.from_kb)
+    STATE.opened.append(kb)
+    show_notes(kb)
+    return kb
+
+
+def show_notes(kb: KnowledgeBase) -> None:
+    """Say on stderr what the knowledge base noted (an index it would not use, files it
+    would not read), once each."""
+    for note in kb.notes:
+        write_err(f"warning: {note}")
+    kb.notes.clear()
 
 
 def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
@@ -32,6 +47,7 @@ def synced_kb() -> tuple[KnowledgeBase, SyncReport]:
     kb = open_kb()
     with progress_bar("Indexing") as progress:
         report = kb.sync(progress)
+    show_notes(kb)
     report_skipped(report)
     return kb, report
 

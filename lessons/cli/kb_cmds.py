@@ -59,7 +59,7 @@ def index(
         if rebuild:
             report = kb.rebuild(progress, public_only=public_only)
         else:
-            report = kb.sync(progress, publish=True, public_only=public_only)
+            report = kb.sync(progress, allow_stale=False, publish=True, public_only=public_only)
     write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
     if report.withheld:
         write_err(f"{report.withheld} records not published: they are not visibility: public")

@@ -9,6 +9,7 @@ receive exactly the dict ``--format json`` prints, so a user's own template
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -141,12 +142,18 @@ def render(
     it (syntax, an unknown variable) is a ``UsageError`` naming file and line.
     """
     import jinja2
+    from jinja2.sandbox import SecurityError
 
+    from lessons.templating import environment
+
+    if template is not None:
+        # The template the user named, wherever its name leads; what it includes must
+        # then be beside it.
+        template = template.resolve()
     folder = template.parent if template else TEMPLATES
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
-        autoescape=html,
-        undefined=jinja2.StrictUndefined,
+    env = environment(
+        folder,
+        html=html,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -157,22 +164,50 @@ def render(
     env.filters["pct"] = pct
     env.filters["signed"] = signed
     shown = str(template) if template else name
+    main = template.name if template else name
     try:
-        tmpl = env.get_template(template.name if template else name)
+        tmpl = env.get_template(main)
         text = tmpl.render(**data)
         return text if template or html else tidy_markdown(text)
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(
-            f"the template has a syntax error: {exc.message}", path=shown, line=exc.lineno
+            f"the template has a syntax error: {exc.message}",
+            path=str(folder / exc.name) if exc.name else shown,
+            line=exc.lineno,
         ) from exc
     except jinja2.TemplateNotFound as exc:
-        raise UsageError(f"no such template: {shown}") from exc
+        if exc.name == main:
+            raise UsageError(f"no such template: {shown}") from exc
+        # An {% include %} or {% extends %} of a file that is not there (or not inside
+        # the template's folder).
+        path, line = _template_where(exc, folder, main)
+        raise UsageError(
+            f"the template includes '{exc.name}', which is not a file of its folder",
+            path=path,
+            line=line,
+            hint=f"templates may include only files inside {folder}",
+        ) from exc
     except jinja2.UndefinedError as exc:
+        path, line = _template_where(exc, folder, main)
         raise UsageError(
             f"the template uses something the report does not have: {exc.message}",
-            path=shown,
-            line=_template_line(exc, str(folder / (template.name if template else name))),
+            path=path,
+            line=line,
             hint="`--format json` shows every variable a template gets",
+        ) from exc
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        # A template's own mistake (iterating a number, dividing by zero, …).
+        path, line = _template_where(exc, folder, main)
+        raise UsageError(
+            f"the template failed: {type(exc).__name__}: {exc}", path=path, line=line
+        ) from exc
+    except SecurityError as exc:
+        path, line = _template_where(exc, folder, main)
+        raise UsageError(
+            f"the template tried something templates may not do: {exc}",
+            path=path,
+            line=line,
+            hint="a template may only format the report's data",
         ) from exc
 
 
@@ -184,15 +219,18 @@ def tidy_markdown(text: str) -> str:
     return text.strip("\n") + "\n"
 
 
-def _template_line(exc: BaseException, filename: str) -> int | None:
-    """The template line an error arose on (Jinja2 rewrites tracebacks to point there)."""
+def _template_where(exc: BaseException, folder: Path, main: str) -> tuple[str, int | None]:
+    """The template file and line an error arose on: the innermost template of
+    ``folder`` in the traceback (Jinja2 rewrites tracebacks to point there)."""
     tb = exc.__traceback__
-    line = None
+    where: tuple[str, int | None] = (str(folder / main), None)
+    prefix = str(folder) + os.sep
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            line = tb.tb_lineno
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith(prefix):
+            where = (name, tb.tb_lineno)
         tb = tb.tb_next
-    return line
+    return where
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")

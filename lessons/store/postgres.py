@@ -18,10 +18,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NoReturn
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lessons.errors import AccessError, ConflictError, StoreError
 from lessons.store.base import Store, sql_text
+from lessons.store.location import mask_url
 from lessons.store.schema import FTS_COLUMNS, RECORD_COLUMNS
 
 NAMESPACE = "lessons"
@@ -38,28 +39,6 @@ TABLES = ("record", "file", "tag", "link", "action", "meta", "word")
 def libpq_url(url: str) -> str:
     """``postgresql+psycopg://`` and friends as the plain URL libpq accepts."""
     return "postgresql://" + url.split("://", 1)[1]
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (in the user part or the query)."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            user, _, host = netloc.rpartition("@")
-            if ":" in user:
-                user = user.split(":", 1)[0] + ":***"
-            netloc = f"{user}@{host}"
-        query = parts.query
-        if "password" in query.lower():
-            pairs = [
-                (k, "***" if k.lower() == "password" else v)
-                for k, v in parse_qsl(query, keep_blank_values=True)
-            ]
-            query = urlencode(pairs, safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "postgresql://***"
 
 
 def place(url: str) -> str:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from lessons.errors import StoreError
 from lessons.filters import Filters
+from lessons.fsafe import open_lock
 from lessons.store.base import Store
+from lessons.store.location import APPLICATION_ID, check_sqlite_file, sqlite_path
 from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION, TABLES
 
 
@@ -50,9 +52,9 @@ _FTS_DDL = [
 class SQLiteStore(Store):
     """The default store: one file, ``.lessons/index.db`` under the knowledge base."""
 
-    def __init__(self, url: str, path: Path) -> None:
+    def __init__(self, url: str, path: Path, *, new: bool = False, frozen: bool = False) -> None:
         self.path = path
-        super().__init__(url, _connect(path))
+        super().__init__(url, _connect_frozen(path) if frozen else _connect(path, new=new))
 
     def begin(self) -> None:
         # IMMEDIATE takes the write lock now, so two syncs cannot interleave.
@@ -87,7 +89,7 @@ class SQLiteStore(Store):
         creating it, instead of dropping and creating the tables under each other."""
         import fcntl
 
-        with open(self.path.parent / f"{self.path.name}.lock", "a+") as handle:
+        with open_lock(self.path.parent / f"{self.path.name}.lock") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
@@ -116,6 +118,8 @@ class SQLiteStore(Store):
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
+        # The marker that proves the file is ours, before anything else is written.
+        self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         create_tables(self.url)
         self.conn.execute("BEGIN IMMEDIATE")
         for ddl in _FTS_DDL:
@@ -230,13 +234,17 @@ class SQLiteStore(Store):
         return [(t, n) for t, n in rows]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, new: bool = False) -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the index: {exc}", path=str(path)) from None
     conn.execute("PRAGMA busy_timeout = 30000")
+    if new:
+        # The marker goes into the header with the very first page written, so no
+        # other process ever sees this file without it.
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     with contextlib.suppress(sqlite3.OperationalError):
         # WAL lets readers go on while a sync writes; it needs a writable folder.
         conn.execute("PRAGMA journal_mode = WAL")
@@ -246,14 +254,25 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def open_sqlite(url: str) -> SQLiteStore:
-    """Open (creating the folder if needed) the SQLite file a ``sqlite:///`` URL names."""
-    path = Path(url.removeprefix("sqlite:///"))
-    return SQLiteStore(url, path)
+def _connect_frozen(path: Path) -> sqlite3.Connection:
+    """A connection that only reads the database file as it is: no lock, no WAL, no
+    shared-memory file (a full file system has no room to grow one)."""
+    from urllib.parse import quote
+
+    try:
+        return sqlite3.connect(
+            f"file:{quote(str(path))}?immutable=1", uri=True, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the index: {exc}", path=str(path)) from None
 
 
-def remove_sqlite(path: Path) -> None:
-    """Delete an index file and its WAL companions (a corrupt index is rebuilt)."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            (path.parent / (path.name + suffix)).unlink()
+def open_sqlite(url: str, *, legacy_ok: bool = False, frozen: bool = False) -> SQLiteStore:
+    """Open (creating the folder if needed) the SQLite file a ``sqlite:///`` URL names,
+    after making sure a file already there is one of our indexes. ``frozen`` opens
+    an existing index to read it as it stands, writing nothing at all."""
+    path = sqlite_path(url)
+    existing = check_sqlite_file(path, legacy_ok=legacy_ok)
+    if frozen and not existing:
+        raise StoreError("there is no index to read", path=str(path))
+    return SQLiteStore(url, path, new=not existing, frozen=frozen)

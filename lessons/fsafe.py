@@ -1,0 +1,87 @@
+"""File operations that never follow a link out of the knowledge base.
+
+A knowledge base may come from a stranger, with symbolic links where lessons
+expects its own files (``.lessons/``, its lock files, ``recovered/``). What
+lessons creates there it creates without following links, and a folder of its
+own that turns out to be a link is refused with its path named.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+from typing import IO
+
+from lessons.errors import LessonsError
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def own_folder(path: Path) -> Path:
+    """``path`` as a real folder (created if missing): never a link, never a file."""
+    try:
+        path.mkdir(exist_ok=True)
+        st = os.lstat(path)
+    except OSError as exc:
+        raise LessonsError(
+            f"cannot write to this knowledge base: {exc.strerror}", path=str(path)
+        ) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise LessonsError(
+            f"{path.name}/ is a symbolic link; lessons will not write through it",
+            path=str(path),
+            hint="remove the link: lessons makes the folder itself",
+        )
+    if not stat.S_ISDIR(st.st_mode):
+        raise LessonsError(f"{path.name} is not a folder", path=str(path))
+    return path
+
+
+def open_lock(path: Path) -> IO[str]:
+    """Open (creating) a lock file without following a link at its name."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
+    except OSError as exc:
+        raise LessonsError(
+            f"cannot use the lock file: {exc.strerror}"
+            + (" (it is a symbolic link)" if os.path.islink(path) else ""),
+            path=str(path),
+        ) from None
+    return os.fdopen(fd, "r+")
+
+
+def create_new(folder: Path, stem: str, suffix: str, text: str) -> Path:
+    """Write ``text`` to a file of ``folder`` that did not exist before, named
+    ``<stem><suffix>`` or ``<stem>-<n><suffix>``: two writers in the same second
+    never take the same name, and nothing that is there is overwritten."""
+    data = text.encode("utf-8")
+    n = 1
+    while True:
+        path = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o644)
+        except FileExistsError:
+            n += 1
+            continue
+        except OSError as exc:
+            raise _cannot(path, exc) from None
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError as exc:
+            os.close(fd)
+            # Half a text is no copy of it: the error says nothing was kept.
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise _cannot(path, exc) from None
+        os.close(fd)
+        return path
+
+
+def _cannot(path: Path, exc: OSError) -> LessonsError:
+    return LessonsError(f"cannot write {path.name}: {exc.strerror}", path=str(path.parent))
