@@ -87,6 +87,9 @@ def _last_notes() -> None:
         for note in kb.notes:
             write_err(f"warning: {note}")
         kb.notes.clear()
+        # Closed now, not whenever the garbage collector gets to it: a connection
+        # left open holds the index (and, with a server, a session) past the command.
+        kb.close()
 
 
 def _silence_stdout() -> None:
