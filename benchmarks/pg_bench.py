@@ -118,6 +118,36 @@ def timed_in(cwd: Path, cmd: list[str], runs: int) -> tuple[float, int, int]:
         os.chdir(here)
 
 
+def published_kbs(admin: str, url: str) -> set[str]:
+    """The knowledge bases the index holds (none when it has no schema yet)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            rows = conn.execute("SELECT DISTINCT kb FROM lessons.meta WHERE key = 'config'")
+            return {r[0] for r in rows}
+    except psycopg.Error:
+        return set()
+
+
+def fill(work: Path, url: str, upto: int, records: int, jobs: int, have: set[str]) -> None:
+    """Publish team-001 .. team-UPTO that the index lacks, ``jobs`` at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(n: int) -> None:
+        if f"team-{n:03d}" in have:
+            return
+        root, _ids = make_kb(work, n, records)
+        took, code = publish(root, url)
+        print(f"  team-{n:03d} published in {took:.1f} s (exit {code})", file=sys.stderr)
+        shutil.rmtree(root)
+        if code == 0:
+            have.add(f"team-{n:03d}")
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, range(1, upto + 1)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/lessons_bench")
@@ -125,43 +155,56 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--checkpoints", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=1, help="Publications at once while filling.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep the database and the knowledge bases it holds (made by an earlier run).",
+    )
+    parser.add_argument("--fill-only", action="store_true", help="Publish, measure nothing.")
     args = parser.parse_args()
     compile_package()
-    fresh_database(args.admin, args.db)
+    if not args.reuse:
+        fresh_database(args.admin, args.db)
+    have = published_kbs(args.admin, args.db)
     work = Path(tempfile.mkdtemp(prefix="lessons-pg-bench-"))
     table: dict[int, dict[str, tuple[float, int]]] = {}
     loads: dict[int, float] = {}
     sizes: dict[int, str] = {}
-    published = 0
     try:
         for checkpoint in sorted(args.checkpoints):
-            while published < checkpoint:
-                published += 1
-                root, ids = make_kb(work, published, args.records)
-                took, code = publish(root, args.db)
-                print(
-                    f"  knowledge base {published}: published in {took:.1f} s"
-                    + ("" if code == 0 else f" (exit {code})"),
-                    file=sys.stderr,
+            fill(work, args.db, checkpoint - 1, args.records, args.jobs, have)
+            if args.fill_only:
+                fill(work, args.db, checkpoint, args.records, args.jobs, have)
+                continue
+            # The checkpoint's last knowledge base is published anew, timed, into the
+            # index as it stands (dropped first if an earlier run left it there).
+            root, ids = make_kb(work, checkpoint, args.records)
+            if f"team-{checkpoint:03d}" in have:
+                subprocess.run(
+                    [*LESSONS, "--db", args.db, "index", "--drop"],
+                    cwd=root,
+                    env=ENV,
+                    check=True,
+                    capture_output=True,
                 )
-                if published < checkpoint:
-                    shutil.rmtree(root)
-            records = published * args.records
-            print(f"{records:,} records in {published} knowledge bases", file=sys.stderr)
-            table[records] = measure(args.db, work, root, ids, published, args.runs, took)
+            took, code = publish(root, args.db)
+            have.add(f"team-{checkpoint:03d}")
+            records = checkpoint * args.records
+            print(f"{records:,} records in {checkpoint} knowledge bases", file=sys.stderr)
+            table[records] = measure(args.db, work, root, ids, checkpoint, args.runs, took)
             for label, (t, code) in table[records].items():
-                print(
-                    f"  {label:<34} {t:8.3f} s" + ("" if code in (0, 1) else f" exit {code}"),
-                    file=sys.stderr,
-                )
+                flag = "" if code in (0, 1) else f" exit {code}"
+                print(f"  {label:<34} {t:8.3f} s{flag}", file=sys.stderr)
             loads[records] = os.getloadavg()[0]
             name = args.db.rsplit("/", 1)[1]
-            sizes[records] = str(
-                psql(args.admin, f"SELECT pg_size_pretty(pg_database_size('{name}'))")[0][0]
-            )
+            size = psql(args.admin, f"SELECT pg_size_pretty(pg_database_size('{name}'))")
+            sizes[records] = str(size[0][0])
             shutil.rmtree(root)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if not table:
+        return
     cols = list(table)
     print("| command | " + " | ".join(f"{n:,} records" for n in cols) + " |")
     print("|---|" + "---|" * len(cols))

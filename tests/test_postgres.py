@@ -481,3 +481,40 @@ def test_word_counts_follow_every_change_of_a_knowledge_base(
     assert not any(w == "log" for w, _ in incremental)  # only the removed record had it
     assert ops.run("--db", pg_url, "index", "--rebuild").exit_code == 0
     assert words() == incremental
+
+
+def test_one_word_ranked_inside_the_server_as_the_general_path(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lessons.errors import NoMatchError
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+    from lessons.search import search
+
+    ops, _web = two
+    ops.add("disk-again", title="Disk filled again", kind="observation", tags=["disk"])
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    selections = [Filters(), Filters(kind="mistake"), Filters(tags=("disk",))]
+
+    def ranked() -> list[object]:
+        out: list[object] = []
+        for q in ("disk", "filled", "certficate", "page"):
+            for f in selections:
+                try:
+                    result = search(store, q, f)
+                except NoMatchError as exc:
+                    out.append(exc.hint)
+                    continue
+                out.append((result.total, [(h.id, round(h.score, 6)) for h in result.hits]))
+        return out
+
+    fast = ranked()
+    total, hits = fast[0]  # type: ignore[misc]
+    assert total == 3
+    assert {h for h, _ in hits} == {"disk-full", "disk-again", "web:disk-full"}
+    assert fast[1][0] == 2  # type: ignore[index]
+    monkeypatch.setattr(type(store), "fts_top", lambda *args: None)
+    assert ranked() == fast
+    base.close()
