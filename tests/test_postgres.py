@@ -518,3 +518,61 @@ def test_one_word_ranked_inside_the_server_as_the_general_path(
     monkeypatch.setattr(type(store), "fts_top", lambda *args: None)
     assert ranked() == fast
     base.close()
+
+
+def test_an_older_index_is_upgraded_in_place_without_publishing_again(
+    two: tuple[KB, KB], pg_url: str, reader: str
+) -> None:
+    from lessons.store import migrations
+
+    ops, web = two
+    assert migrations.CURRENT == 2
+    # Schema version 1 is version 2 without the ranked (RUM) index.
+    _psql(pg_url, "DROP INDEX IF EXISTS lessons.ix_record_rum")
+    _psql(pg_url, "UPDATE lessons.meta SET value = '1' WHERE key = 'schema' AND kb = ''")
+    rows = "SELECT kb, id, pk FROM lessons.record ORDER BY kb, id"
+    before = _psql(pg_url, rows)
+    # A role that may only read cannot upgrade it, and says so.
+    _grant_read(pg_url, reader)
+    refused = web.run("--db", reader, "list")
+    assert refused.exit_code == 2
+    assert "needs upgrading from schema version 1 to 2" in refused.stderr
+    # The next command of a publishing role upgrades it, and publishes nothing again.
+    res = ops.run("--db", pg_url, "index")
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == "+0 added  ~0 changed  -0 removed\n"
+    assert _psql(pg_url, "SELECT value FROM lessons.meta WHERE key = 'schema'") == [("2",)]
+    assert _psql(pg_url, rows) == before
+    has_rum = _psql(pg_url, "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'")
+    index = _psql(pg_url, "SELECT to_regclass('lessons.ix_record_rum') IS NOT NULL")
+    assert index == [(bool(has_rum),)]
+    assert web.run("--db", reader, "list").exit_code == 0
+
+
+def test_the_ranked_index_path_finds_what_exact_ranking_finds(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The RUM path (beyond EXACT_UP_TO matches) scores its candidates exactly: where
+    # the candidates are every match, it must give exactly the exact path's results.
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+    from lessons.store import postgres
+
+    ops, _web = two
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    if not store.ranked:  # type: ignore[attr-defined]
+        base.close()
+        pytest.skip("the server has no RUM extension (postgresql-15-rum)")
+    weights = (1.0,) * 8
+    expected = [
+        store.fts_top([("disk", 1.0)], weights, 10, f) for f in (Filters(), Filters(kind="mistake"))
+    ]
+    monkeypatch.setattr(postgres, "EXACT_UP_TO", 0)
+    got = [
+        store.fts_top([("disk", 1.0)], weights, 10, f) for f in (Filters(), Filters(kind="mistake"))
+    ]
+    assert got == expected
+    assert expected[0][1] == 2 and len(expected[0][0]) == 2  # type: ignore[index]
+    base.close()

@@ -35,6 +35,10 @@ LOCK_WAIT = "60s"
 # What a publishing role needs on every table of the index.
 WRITE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 TABLES = ("record", "file", "tag", "link", "action", "meta", "word")
+# Up to this many matches a word's records are all ranked exactly; beyond it (with a
+# RUM index) the index's best POOL of each group are.
+EXACT_UP_TO = 2000
+POOL = 100
 
 
 def libpq_url(url: str) -> str:
@@ -103,6 +107,8 @@ class PostgresStore(Store):
     def __init__(self, url: str, conn: Any) -> None:
         super().__init__(url, conn)
         self._schema_checked = False
+        # A RUM index (store/migrations.py) ranks the best few of a common word.
+        self.ranked = False
         self._writing = False
         self._bulk: Counter[str] | None = None  # words of a publication afresh
         self._records: int | None = None  # counted once per process, for the IDF factor
@@ -280,6 +286,10 @@ class PostgresStore(Store):
             )
         migrate(self)
         self._schema_checked = True
+        from lessons.store.migrations import RANKED_INDEX
+
+        found = self.one(f"SELECT to_regclass('{NAMESPACE}.{RANKED_INDEX}')")
+        self.ranked = found[0] is not None
 
     def ensure_schema(self, fingerprint: str) -> bool:
         """The schema made current; True when the home knowledge base's rows must be
@@ -453,10 +463,28 @@ class PostgresStore(Store):
             + ")"
         )
         label = _label_weights(weights)
+        among = ""
+        among_params: list[Any] = []
+        if self.ranked and total > EXACT_UP_TO:
+            # Many matches: the RUM index gives each group's best few in rank order
+            # (its own weighting), and only those are scored exactly, here.
+            pool = max(POOL, 5 * limit)
+            candidates: set[int] = set()
+            for expr in exprs:
+                candidates.update(
+                    r[0]
+                    for r in self.all(
+                        "SELECT r.pk FROM record r, to_tsquery('english', ?) q"
+                        f" WHERE r.tsv @@ q AND {cond} ORDER BY r.tsv <=> q LIMIT {pool}",
+                        (expr, *params),
+                    )
+                )
+            among = " AND r.pk = ANY(?)"
+            among_params = [sorted(candidates)]
         rows = self.all(
             f"SELECT r.pk, {score} AS s FROM record r, (SELECT {queries}) q"
-            f" WHERE ({any_match}) AND {cond} ORDER BY s DESC, r.pk LIMIT {int(limit)}",
-            (*([label] * len(groups)), *exprs, *params),
+            f" WHERE ({any_match}) AND {cond}{among} ORDER BY s DESC, r.pk LIMIT {int(limit)}",
+            (*([label] * len(groups)), *exprs, *params, *among_params),
         )
         return [(pk, float(s)) for pk, s in rows], int(total)
 
