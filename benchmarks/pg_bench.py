@@ -130,9 +130,100 @@ def published_kbs(admin: str, url: str) -> set[str]:
         return set()
 
 
-def fill(work: Path, url: str, upto: int, records: int, jobs: int, have: set[str]) -> None:
-    """Publish team-001 .. team-UPTO that the index lacks, ``jobs`` at a time."""
+def copy_kb(url: str, old: str, new: str) -> None:
+    """Knowledge base ``new`` as a copy of ``old``'s rows, in one transaction (the
+    server computes its full-text column and indexes as for a publication)."""
+    import psycopg
+
+    from lessons.store.schema import RECORD_COLUMNS
+
+    cols = ", ".join(RECORD_COLUMNS)
+    with psycopg.connect(url) as conn:
+        p = {"old": old, "new": new}
+        conn.execute(
+            f"INSERT INTO lessons.record (kb, {cols}) SELECT %(new)s, {cols}"
+            " FROM lessons.record WHERE kb = %(old)s",
+            p,
+        )
+        for table, others in (
+            ("file", "path, mtime_ns, size, digest, record_id, problems, duplicate"),
+            ("tag", "record_id, tag"),
+            ("link", "src, dst, rel, note, seq, dst_kb"),
+            ("action", "record_id, seq, task, owner, due, status"),
+            ("word", "word, ndoc"),
+            ("meta", "key, value"),
+        ):
+            select = others.replace(
+                "dst_kb", "CASE WHEN dst_kb = %(old)s THEN %(new)s ELSE dst_kb END"
+            )
+            conn.execute(
+                f"INSERT INTO lessons.{table} (kb, {others}) SELECT %(new)s, {select}"
+                f" FROM lessons.{table} WHERE kb = %(old)s",
+                p,
+            )
+
+
+# The indexes a bulk copy drops and builds again afterwards (store/migrations.py).
+_BULK_INDEXES = {
+    "ix_record_tsv": "USING gin (tsv)",
+    "ix_record_id_trgm": "USING gin (id gin_trgm_ops)",
+    "ix_record_rum": "USING rum (tsv rum_tsvector_ops)",
+}
+
+
+def bulk_copy(url: str, pairs: list[tuple[str, str]]) -> None:
+    """Many copies at once: the full-text indexes are dropped, the rows copied, and
+    the indexes built again in one pass each (an index built at once is far faster
+    than one kept up row by row)."""
+    import psycopg
+
+    start = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        present = {
+            name
+            for (name,) in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'lessons'"
+            )
+        }
+        for name in _BULK_INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS lessons.{name}")
+    for old, new in pairs:
+        copy_kb(url, old, new)
+        print(f"  {new} copied ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        for name, how in _BULK_INDEXES.items():
+            if name in present:
+                conn.execute(f"CREATE INDEX {name} ON lessons.record {how}")
+                print(f"  {name} built ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+        conn.execute("VACUUM ANALYZE")
+    print(f"  bulk copy done in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+
+
+def fill(
+    work: Path,
+    url: str,
+    upto: int,
+    records: int,
+    jobs: int,
+    have: set[str],
+    copy_from: int = 0,
+) -> None:
+    """Publish team-001 .. team-UPTO that the index lacks, ``jobs`` at a time; beyond
+    the first ``copy_from`` (when set), copy those in SQL instead of publishing."""
     from concurrent.futures import ThreadPoolExecutor
+
+    if copy_from:
+        pairs = [
+            (f"team-{(n - 1) % copy_from + 1:03d}", f"team-{n:03d}")
+            for n in range(copy_from + 1, upto + 1)
+            if f"team-{n:03d}" not in have
+        ]
+        if pairs:
+            fill(work, url, copy_from, records, jobs, have)
+            bulk_copy(url, pairs)
+            have.update(new for _, new in pairs)
+        return
 
     def one(n: int) -> None:
         if f"team-{n:03d}" in have:
@@ -162,6 +253,13 @@ def main() -> None:
         help="Keep the database and the knowledge bases it holds (made by an earlier run).",
     )
     parser.add_argument("--fill-only", action="store_true", help="Publish, measure nothing.")
+    parser.add_argument(
+        "--copy",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Past the first N knowledge bases, fill with SQL copies of them (faster).",
+    )
     args = parser.parse_args()
     compile_package()
     if not args.reuse:
@@ -173,9 +271,9 @@ def main() -> None:
     sizes: dict[int, str] = {}
     try:
         for checkpoint in sorted(args.checkpoints):
-            fill(work, args.db, checkpoint - 1, args.records, args.jobs, have)
+            fill(work, args.db, checkpoint - 1, args.records, args.jobs, have, args.copy)
             if args.fill_only:
-                fill(work, args.db, checkpoint, args.records, args.jobs, have)
+                fill(work, args.db, checkpoint, args.records, args.jobs, have, args.copy)
                 continue
             # The checkpoint's last knowledge base is published anew, timed, into the
             # index as it stands (dropped first if an earlier run left it there).
