@@ -658,6 +658,7 @@ class Hit:
     path: str
     snippet: list[tuple[str, bool]]  # (text, highlighted)
     partial: bool = False  # matches only some of the words
+    kb: str | None = None  # its knowledge base, in a shared index
 
     def snippet_text(self, mark: str = "**") -> str:
         """The snippet with highlighted words between ``mark``s."""
@@ -675,6 +676,7 @@ class Hit:
             "tags": self.tags,
             "path": self.path,
             "partial": self.partial,
+            **({"kb": self.kb} if self.kb is not None else {}),
         }
 
 
@@ -743,6 +745,7 @@ def search(
                 path=row["path"],
                 snippet=_best_snippet(snippets.get(pk, []), row),
                 partial=not full,
+                kb=row.get("kb"),
             )
         )
     return SearchResult(

@@ -95,6 +95,13 @@ def test_search_and_list_across_every_knowledge_base_or_those_named(
         tmp_path, "--db", pg_url, "--from-kb", "web", "list", "--json", monkeypatch=monkeypatch
     )
     assert {r["kb"] for r in json.loads(only_web.stdout)["results"]} == {"web"}
+    found = run_here(tmp_path, "--db", pg_url, "search", "disk", "--json", monkeypatch=monkeypatch)
+    assert found.exit_code == 0, found.stderr
+    hits = json.loads(found.stdout)["results"]
+    assert sorted((h["id"], h["kb"]) for h in hits) == [
+        ("ops:disk-full", "ops"),
+        ("web:disk-full", "web"),
+    ]
     table = run_here(tmp_path, "--db", pg_url, "list", "--tag", "disk", monkeypatch=monkeypatch)
     assert "ops:disk-full" in table.stdout and "web:disk-full" in table.stdout
     unknown = run_here(
@@ -576,3 +583,32 @@ def test_the_ranked_index_path_finds_what_exact_ranking_finds(
     assert got == expected
     assert expected[0][1] == 2 and len(expected[0][0]) == 2  # type: ignore[index]
     base.close()
+
+
+def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(
+    two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops, web = two
+    web.add("again", title="Disk full again", links=[{"to": "ops:disk-full", "rel": "repeats"}])
+    web.add("late", title="Late fix", actions=[{"do": "Rotate logs", "due": "2020-01-01"}])
+    assert web.run("--db", pg_url, "index").exit_code == 0
+
+    def run(*args: str) -> Result:
+        res = run_here(tmp_path, "--db", pg_url, *args, monkeypatch=monkeypatch)
+        assert res.exit_code == 0, (args, res.stderr)
+        return res
+
+    related = json.loads(run("related", "ops:disk-full", "--json").stdout)
+    assert "web:disk-full" in [r["id"] for r in related["results"]]
+    brief = run("brief", "the disk filled up", "--format", "md").stdout
+    assert "ops:disk-full" in brief and "web:disk-full" in brief
+    retro = run("retro", "--format", "md").stdout
+    assert "web:again" in retro and "ops:disk-full" in retro
+    actions = run("actions", "--json").stdout
+    assert "web:late" in actions
+    edges = json.loads(run("graph", "-f", "json").stdout)["edges"]
+    assert {"from": "web:again", "to": "ops:disk-full", "rel": "repeats"} in edges
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["total"] == 6
+    only_ops = json.loads(run("--from-kb", "ops", "stats", "--json").stdout)
+    assert only_ops["total"] == 2
