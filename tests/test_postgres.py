@@ -588,7 +588,7 @@ def test_the_ranked_index_path_finds_what_exact_ranking_finds(
 def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(
     two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ops, web = two
+    _ops, web = two
     web.add("again", title="Disk full again", links=[{"to": "ops:disk-full", "rel": "repeats"}])
     web.add("late", title="Late fix", actions=[{"do": "Rotate logs", "due": "2020-01-01"}])
     assert web.run("--db", pg_url, "index").exit_code == 0
