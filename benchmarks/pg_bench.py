@@ -192,6 +192,7 @@ def bulk_copy(url: str, pairs: list[tuple[str, str]]) -> None:
         print(f"  {new} copied ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("SET search_path = lessons, public")
         for name, how in _BULK_INDEXES.items():
             if name in present:
                 conn.execute(f"CREATE INDEX {name} ON lessons.record {how}")
