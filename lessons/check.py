@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.entries import line_map
+from lessons.entries.write import LEFTOVER
 from lessons.kb import KnowledgeBase
 from lessons.model import today
 
@@ -134,6 +134,17 @@ def check(kb: KnowledgeBase) -> CheckResult:
             )
         )
     now = today()
+    for path, date, _kind in info.values():
+        if date and date > now:
+            result.add(
+                Finding(
+                    path,
+                    lines.of(path, "date"),
+                    "date",
+                    f"'date' {date} is in the future (today is {now})",
+                    "warning",
+                )
+            )
     for action in store.actions():
         if action["status"] == "open" and action["due"] and action["due"] < now:
             path = info[action["id"]][0]
@@ -158,8 +169,6 @@ def check(kb: KnowledgeBase) -> CheckResult:
 # A write in progress keeps its temporary file for milliseconds; older than this,
 # the write was interrupted (a killed process, a power cut).
 LEFTOVER_AGE_S = 60
-# What ``entries.atomic_write`` names them: ``.<file>.<random>.tmp`` beside the file.
-_LEFTOVER = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
 
 
 def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
@@ -169,7 +178,7 @@ def check_leftover_writes(kb: KnowledgeBase) -> list[Finding]:
     old = time.time() - LEFTOVER_AGE_S
     for folder, _dirs, names in os.walk(kb.config.entries):
         for name in names:
-            match = _LEFTOVER.match(name)
+            match = LEFTOVER.match(name)
             if not match:
                 continue
             path = Path(folder) / name

@@ -45,10 +45,14 @@ def open_lock(path: Path) -> IO[str]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
     except OSError as exc:
+        if os.path.islink(path):
+            raise LessonsError(
+                "the lock file is a symbolic link; lessons will not follow it",
+                path=str(path),
+                hint="remove the link: lessons makes the lock file itself",
+            ) from None
         raise LessonsError(
-            f"cannot use the lock file: {exc.strerror}"
-            + (" (it is a symbolic link)" if os.path.islink(path) else ""),
-            path=str(path),
+            f"cannot write to this knowledge base: {exc.strerror}", path=str(path)
         ) from None
     return os.fdopen(fd, "r+")
 

@@ -55,6 +55,7 @@ class KnowledgeBase:
         self.across = across
         self.from_kb = from_kb
         self.detached = detached
+        self.recovered: list[str] = []  # files put back after an interrupted rm or mv
 
     @classmethod
     def open(
@@ -209,6 +210,17 @@ class KnowledgeBase:
         it; otherwise (a read-only role, or no knowledge base here) the index is read
         as last published, unless ``publish`` asked for it: then that is an error.
         """
+        if not self.detached and (self.root / INDEX_DIR / "pending").is_dir():
+            # A multi-file change (rm, mv) was killed half way: put its files back first.
+            from lessons.lifecycle.batch import recover
+
+            self.recovered = recover(self.root, self.config.entries)
+            if self.recovered:
+                n = len(self.recovered)
+                self.notes.append(
+                    f"an interrupted rm or mv was undone: {n} file{'s' if n != 1 else ''} "
+                    "put back as they were"
+                )
         if is_shared_url(self.db_url):
             return self._publish(progress, publish=publish, public_only=public_only)
         if public_only is not None:
@@ -465,12 +477,59 @@ def _full(exc: sqlite3.DatabaseError, path: Path | None) -> bool:
     return st.f_bavail * st.f_frsize < 1024 * 1024
 
 
+def enclosing_kb(path: Path) -> Path | None:
+    """The root of the knowledge base ``path`` would be inside (not ``path`` itself)."""
+    from lessons.config import CONFIG_NAME
+
+    here = path.resolve()
+    for folder in here.parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+def _check_init_place(path: Path) -> None:
+    """Refuse to make a knowledge base of a file, under a file, or inside the entries
+    folder of another (whose scan would read the new lessons.yaml as a broken record)."""
+    from lessons.config import ENTRIES_DIR
+
+    here = path.resolve()
+    for folder in (here, *here.parents):
+        if folder.exists() and not folder.is_dir():
+            what = "is a file" if folder == here else f"is inside {folder}, which is a file"
+            raise UsageError(
+                f"cannot make a knowledge base at {path}: it {what}, not a folder",
+                hint="give a folder (it is created when missing): `lessons init my-kb`",
+            )
+    for folder in here.parents:
+        entries = None
+        outer = enclosing_kb(folder / "x")
+        if outer == folder:
+            try:
+                entries = load_config(folder).entries.resolve()
+            except LessonsError:
+                entries = (folder / ENTRIES_DIR).resolve()
+        elif (folder / ENTRIES_DIR).is_dir():
+            entries = (folder / ENTRIES_DIR).resolve()
+        if entries is not None and (here == entries or entries in here.parents):
+            raise UsageError(
+                f"cannot make a knowledge base at {path}: it is inside {entries}, the records "
+                f"folder of the knowledge base at {folder}, whose lessons.yaml would be read "
+                "as a broken record",
+                hint="make it outside that entries folder",
+            )
+
+
 def init_kb(path: Path, name: str | None = None) -> list[Path]:
     """Create ``lessons.yaml``, ``entries/`` and a ``.gitignore``; return what was created."""
     from lessons.config import CONFIG_NAME, DEFAULT_CONFIG, ENTRIES_DIR
     from lessons.entries import atomic_write
 
-    path.mkdir(parents=True, exist_ok=True)
+    _check_init_place(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {path}: {exc.strerror}") from None
     created: list[Path] = []
     config = path / CONFIG_NAME
     if not config.exists():

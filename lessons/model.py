@@ -8,6 +8,7 @@ turns the mapping a YAML file held into such a dict plus a list of problems.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -68,7 +69,7 @@ KEY_ORDER = (
 )
 STANDARD_KEYS = frozenset(KEY_ORDER)
 LINK_KEYS = ("to", "rel", "note")
-ACTION_KEYS = ("do", "owner", "due", "status")
+ACTION_KEYS = ("do", "owner", "due", "status", "closed", "closed_by")
 CUSTOM_TYPES = ("text", "list", "date", "number", "choice")
 MAX_TITLE = 120
 
@@ -124,6 +125,26 @@ def suggest(word: str, choices: Iterable[str], cutoff: float = 60.0) -> str | No
 
     found = process.extractOne(word, list(choices), scorer=fuzz.WRatio, score_cutoff=cutoff)
     return found[0] if found else None
+
+
+# Characters that must not reach a message raw: C0/C1 controls, DEL, bidi and other
+# invisible formatting characters (a file may hold any of them).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+EXCERPT = 40
+
+
+def excerpt(value: Any, limit: int = EXCERPT) -> str:
+    """A value from a file as a message may quote it: at most ``limit`` characters, cut
+    with ``…``, every control or invisible character written out (``\\x1b``, ``<U+202E>``)."""
+    text = value if isinstance(value, str) else str(value)
+    cut = len(text) > limit
+    text = _HIDDEN.sub(_shown_char, text[:limit])
+    return text + ("…" if cut else "")
+
+
+def _shown_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"<U+{code:04X}>"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -225,7 +246,7 @@ class _Validator:
             return None
         options = list(choices)
         if not isinstance(value, str) or value not in options:
-            shown = value if isinstance(value, str) else _kind_of(value)
+            shown = excerpt(value) if isinstance(value, str) else _kind_of(value)
             self.error(
                 f"'{key}' must be one of {', '.join(options)}, not '{shown}'"
                 + (did_you_mean(value, options) if isinstance(value, str) else ""),
@@ -240,7 +261,7 @@ class _Validator:
         parsed = parse_date(value)
         if parsed is None:
             self.error(
-                f"'{key}' must be a date YYYY-MM-DD, not '{value}'",
+                f"'{key}' must be a date YYYY-MM-DD, not '{excerpt(value)}'",
                 str(loc[0]) if loc else key,
                 *loc,
             )
@@ -248,6 +269,14 @@ class _Validator:
 
 
 def _kind_of(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "binary data (!!binary)"
+    if isinstance(value, dt.datetime):
+        return "a timestamp"
+    if isinstance(value, dt.date):
+        return "a date"
+    if isinstance(value, set):
+        return "a set (!!set)"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -258,7 +287,9 @@ def _kind_of(value: Any) -> str:
         return "a number"
     if value is None:
         return "empty"
-    return "text"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
 
 
 def validate(
@@ -280,7 +311,10 @@ def validate(
     known = schema.known_keys()
     for key in raw:
         if not isinstance(key, str) or (key not in STANDARD_KEYS and key not in _custom(schema)):
-            v.error(f"unknown key '{key}'{did_you_mean(str(key), known)}", str(key))
+            v.error(
+                f"unknown key '{excerpt(key)}'{did_you_mean(str(key)[:200], known)}",
+                excerpt(key),
+            )
 
     for key in REQUIRED:
         value = raw.get(key)
@@ -293,11 +327,13 @@ def validate(
         if not isinstance(rid, str) or not ID_RE.fullmatch(rid):
             v.error(
                 f"'id' must be a slug of lower-case letters, digits and hyphens "
-                f"(at most 80, starting with a letter or digit), not '{rid}'",
+                f"(at most 80, starting with a letter or digit), not '{excerpt(rid)}'",
                 "id",
             )
         elif stem is not None and rid != stem:
-            v.error(f"id '{rid}' does not match the file name '{stem}.yaml'", "id")
+            v.error(
+                f"id '{excerpt(rid)}' does not match the file name '{excerpt(stem)}.yaml'", "id"
+            )
         rec["id"] = rid
     title = v.text("title", raw.get("title"))
     if title is not None:
@@ -333,9 +369,27 @@ def validate(
     if rec["status"] == "final" and not rec.get("lesson") and "lesson" not in raw:
         v.warn("a final record without a 'lesson': what did we learn?", "lesson", "id")
 
-    if any(p.severity == "error" for p in v.problems):
-        return None, v.problems
-    return rec, v.problems
+    problems = _capped(v.problems)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return rec, problems
+
+
+# Problems shown for one file: a file with thousands of bad values would drown the rest.
+MAX_PROBLEMS = 50
+
+
+def _capped(problems: list[Problem]) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems, and one more saying how many were left out."""
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    rest = problems[MAX_PROBLEMS:]
+    errors = sum(p.severity == "error" for p in rest)
+    more = Problem(
+        f"… and {len(rest)} more problems in this file ({errors} errors) not shown",
+        severity="error" if errors else "warning",
+    )
+    return [*problems[:MAX_PROBLEMS], more]
 
 
 def _custom(schema: Schema) -> set[str]:
@@ -353,7 +407,11 @@ def _custom_value(v: _Validator, custom: CustomField, value: Any) -> Any:
         return v.date(custom.name, value)
     if custom.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            v.error(f"'{custom.name}' must be a number, not '{value}'", custom.name)
+            v.error(f"'{custom.name}' must be a number, not '{excerpt(value)}'", custom.name)
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN or infinity: such a value could not be exported.
+            v.error(f"'{custom.name}' must be a finite number, not {value}", custom.name)
             return None
         return value
     return v.choice(custom.name, value, custom.values)
@@ -365,10 +423,15 @@ def _tags(v: _Validator, value: Any, schema: Schema) -> list[str]:
     for i, tag in enumerate(raw_tags):
         norm = normalise_tag(tag, schema.tag_aliases)
         if not norm:
-            v.error(f"tag '{tag}' has no letters or digits", "tags", "tags", i)
+            v.error(f"tag '{excerpt(tag)}' has no letters or digits", "tags", "tags", i)
             continue
         if norm != tag:
-            v.warn(f"tag '{tag}' is not normalised: write it as '{norm}'", "tags", "tags", i)
+            v.warn(
+                f"tag '{excerpt(tag)}' is not normalised: write it as '{excerpt(norm)}'",
+                "tags",
+                "tags",
+                i,
+            )
         if norm not in out:
             out.append(norm)
     return out
@@ -383,7 +446,8 @@ def _sub_mapping(
     for sub in item:
         if sub not in allowed:
             v.error(
-                f"unknown key '{sub}' in item {i + 1} of '{key}'{did_you_mean(str(sub), allowed)}",
+                f"unknown key '{excerpt(sub)}' in item {i + 1} of '{key}'"
+                + did_you_mean(str(sub)[:200], allowed),
                 key,
                 key,
                 i,
@@ -416,8 +480,8 @@ def _links(v: _Validator, value: Any, own_id: str | None) -> list[dict[str, Any]
             continue
         if rel not in RELATIONS:
             v.error(
-                f"unknown relation '{rel}' in link {i + 1}"
-                + (did_you_mean(rel, RELATIONS) if isinstance(rel, str) else "")
+                f"unknown relation '{excerpt(rel)}' in link {i + 1}"
+                + (did_you_mean(rel[:200], RELATIONS) if isinstance(rel, str) else "")
                 + f"; relations are {', '.join(RELATIONS)}",
                 "links",
                 "links",
@@ -447,7 +511,10 @@ def _actions(v: _Validator, value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        v.error("'actions' must be a list of {do, owner, due, status} mappings", "actions")
+        v.error(
+            "'actions' must be a list of {do, owner, due, status, closed, closed_by} mappings",
+            "actions",
+        )
         return []
     out: list[dict[str, Any]] = []
     for i, item in enumerate(value):
@@ -475,7 +542,7 @@ def _actions(v: _Validator, value: Any) -> list[dict[str, Any]]:
         if status not in ACTION_STATUSES:
             v.error(
                 f"the status of action {i + 1} must be one of {', '.join(ACTION_STATUSES)}, "
-                f"not '{status}'",
+                f"not '{excerpt(status)}'",
                 "actions",
                 "actions",
                 i,
@@ -483,6 +550,23 @@ def _actions(v: _Validator, value: Any) -> list[dict[str, Any]]:
             )
             continue
         entry["status"] = status
+        # Who closed it and when: written by `lessons actions done`, removed by `reopen`.
+        if action.get("closed") is not None:
+            closed = v.date("closed", action.get("closed"), "actions", i, "closed")
+            if closed:
+                entry["closed"] = closed
+        closed_by = action.get("closed_by")
+        if closed_by is not None:
+            if isinstance(closed_by, str):
+                entry["closed_by"] = closed_by.strip()
+            else:
+                v.error(
+                    f"the closed_by of action {i + 1} must be text",
+                    "actions",
+                    "actions",
+                    i,
+                    "closed_by",
+                )
         out.append(entry)
     return out
 

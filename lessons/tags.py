@@ -113,7 +113,7 @@ def add_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
 
 def remove_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
     """Remove ``tags`` from the record ``ref`` names. None of them on it is an error."""
-    from lessons.entries import edit_file, empty_list, seq_remove
+    from lessons.entries import edit_file, empty_list, map_delete, seq_remove
 
     aliases = kb.config.tag_aliases
     wanted = normalise_tags(tags, aliases)
@@ -131,7 +131,10 @@ def remove_tags(kb: KnowledgeBase, ref: str, tags: Sequence[str]) -> TagEdit:
         if not drop:
             raise _Unchanged
         if len(drop) == len(items):
-            empty_list(doc, "tags")
+            # No tags left: the key goes, as if it had never been written (a comment
+            # on its line keeps it, as an empty list).
+            if not map_delete(doc, "tags"):
+                empty_list(doc, "tags")
             return
         for i in reversed(drop):
             seq_remove(seq, i)
@@ -267,7 +270,11 @@ class TagGroup:
 
     tags: list[tuple[str, int]]  # (tag, records), the suggested survivor first
     score: float  # 100 when they normalise to one word; rapidfuzz ratio otherwise
-    reason: str  # "same word" or "similar spelling"
+    reason: str  # "same word", "similar spelling" or "misspelling"
+    # Why the survivor: "most used", or "common spelling" (word frequency outweighed use).
+    why: str = "most used"
+    # Each tag's frequency in the language at large (wordfreq's Zipf scale), when known.
+    frequency: dict[str, float] = field(default_factory=dict)
 
     @property
     def into(self) -> str:
@@ -291,6 +298,8 @@ class TagGroup:
             "tags": [{"tag": t, "count": n} for t, n in self.tags],
             "score": round(self.score, 1),
             "reason": self.reason,
+            "why": self.why,
+            "frequency": self.frequency,
             "command": self.command(),
         }
 
@@ -362,9 +371,91 @@ def group_tags(counts: Sequence[tuple[str, int]]) -> list[TagGroup]:
     return groups
 
 
-def suggest(kb: KnowledgeBase) -> list[TagGroup]:
-    """Near-duplicate tags of the (synced) knowledge base, most likely merge first."""
-    return group_tags(kb.store.tag_counts())
+def suggest(kb: KnowledgeBase, *, spelling: bool = True) -> list[TagGroup]:
+    """Near-duplicate tags of the (synced) knowledge base, most likely merge first.
+
+    With ``spelling``, word frequency in the language (wordfreq) also decides: a
+    group keeps the spelling far more common in the language (``receive`` over a
+    more used ``recieve``), and a rare tag close to a common word is offered as
+    its misspelling even below the usual similarity cut-off.
+    """
+    counts = kb.store.tag_counts()
+    groups = group_tags(counts)
+    if not spelling or not counts:
+        return groups
+    language = str(getattr(kb.config, "language", None) or "en")
+    freq = word_frequencies([t for t, _ in counts], language)
+    if not freq:
+        return groups
+    groups += misspellings(counts, groups, freq)
+    prefer_common_spelling(groups, freq)
+    groups.sort(key=lambda g: (-g.score, -sum(n for _, n in g.tags), g.into))
+    return groups
+
+
+# How much more common in the language a spelling must be than the group's most used
+# tag to be kept instead: 1.0 on the Zipf scale is ten times as frequent. Below it
+# (humour/humor: 0.4) both are real spellings and use in the knowledge base decides.
+SPELLING_MARGIN = 1.0
+# A word at least this common (Zipf 3: about once per million words) is a real word.
+KNOWN_WORD = 3.0
+# How alike a rare tag and a common word must be to call the tag a misspelling
+# (a transposition in a 7-letter word, recieve/receive, is 86).
+MISSPELLING_CUTOFF = 80.0
+
+
+def word_frequencies(tags: Sequence[str], language: str = "en") -> dict[str, float]:
+    """Each tag's frequency in ``language`` (wordfreq's Zipf scale: 0 unknown, 3 rare, 6
+    very common), hyphens read as spaces; empty when wordfreq is not installed."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:
+        return {}
+    out = {}
+    for tag in tags:
+        words = tag.replace("-", " ")
+        try:
+            out[tag] = float(zipf_frequency(words, language))
+        except (LookupError, ValueError):
+            out[tag] = float(zipf_frequency(words, "en"))
+    return out
+
+
+def misspellings(
+    counts: Sequence[tuple[str, int]], groups: Sequence[TagGroup], freq: Mapping[str, float]
+) -> list[TagGroup]:
+    """Groups of a common word and the rare tags spelled close to it (not already
+    grouped): ``receive`` with ``recieve``."""
+    from rapidfuzz import fuzz, process
+
+    grouped = {t for g in groups for t, _ in g.tags}
+    free = [(t, n) for t, n in counts if t not in grouped and len(t) >= FUZZY_MIN_LEN]
+    known = [t for t, _ in free if freq.get(t, 0.0) >= KNOWN_WORD]
+    count_of = dict(counts)
+    found: dict[str, list[tuple[str, float]]] = {}
+    for tag, _ in free:
+        if tag in known:
+            continue
+        best = process.extractOne(tag, known, scorer=fuzz.ratio, score_cutoff=MISSPELLING_CUTOFF)
+        if best and freq[best[0]] - freq.get(tag, 0.0) >= SPELLING_MARGIN:
+            found.setdefault(best[0], []).append((tag, best[1]))
+    out = []
+    for word, variants in found.items():
+        tags = [(word, count_of[word])] + [(t, count_of[t]) for t, _ in variants]
+        score = min(sc for _, sc in variants)
+        out.append(TagGroup(tags, score, "misspelling", "common spelling"))
+    return out
+
+
+def prefer_common_spelling(groups: Sequence[TagGroup], freq: Mapping[str, float]) -> None:
+    """Put first in each group the spelling far more common in the language than the
+    most used tag (a misspelling used often loses to the right spelling used less)."""
+    for g in groups:
+        g.frequency = {t: freq.get(t, 0.0) for t, _ in g.tags}
+        best = max(g.tags, key=lambda item: (g.frequency[item[0]], item[1]))
+        if g.frequency[best[0]] - g.frequency[g.into] >= SPELLING_MARGIN:
+            g.tags = [best, *[item for item in g.tags if item != best]]
+            g.why = "common spelling"
 
 
 def closest_tags(word: str, existing: Sequence[str], limit: int = 3) -> list[str]:
@@ -404,7 +495,8 @@ def check_near_duplicates(kb: KnowledgeBase) -> list[Finding]:
     from lessons.check import Finding
     from lessons.entries import line_map
 
-    groups = [g for g in suggest(kb) if g.reason == "same word"]
+    # Counts alone here: the word list takes a second to load, too much for every check.
+    groups = [g for g in suggest(kb, spelling=False) if g.reason == "same word"]
     if not groups:
         return []
     into = {t: g for g in groups for t in g.others}

@@ -316,7 +316,19 @@ def test_add_similar_without_a_terminal_writes_unlinked_with_a_warning(kb) -> No
     assert lines[0].startswith(
         f"warning: very similar to 2012-09-hashtags ({OLD['title']}), score "
     )
-    assert lines[1] == "hint: link them with --on-similar link (as 'repeats'), or --yes"
+    assert lines[0].endswith(f"; written unlinked as {rid}")
+    # The hint says what each choice does: the record is written already.
+    assert lines[1] == (
+        f"hint: `lessons link {rid} 2012-09-hashtags --rel repeats` links the record just "
+        "written; next time --on-similar link (or --yes) writes it linked, and --on-similar "
+        "stop writes nothing"
+    )
+    # Following the hint links the record written, and writes nothing more.
+    follow = kb.run("link", rid, "2012-09-hashtags", "--rel", "repeats")
+    assert follow.exit_code == 0, follow.stderr
+    assert sorted(p.name for p in kb.entries.glob("*.yaml")) == sorted(
+        ["2012-09-hashtags.yaml", f"{rid}.yaml"]
+    )
 
 
 def test_add_similar_with_yes_links_as_repeats(kb) -> None:
@@ -496,6 +508,10 @@ def test_add_on_a_terminal_asks_for_everything_missing(kb) -> None:
     child.sendline("hashtag, Brand New")
     child.expect("'hashtag' is a new tag. Use 'hashtags' instead\\?")
     child.sendline("y")
+    # The optional fields that follow are skipped with Enter.
+    for label in ("Campaign", "Team", "Impact", "Stage"):
+        child.expect(label)
+        child.sendline("")
     child.expect("2024-02-prompted-hashtags-went-wrong")
     child.expect(pexpect_eof())
     child.close()
@@ -509,6 +525,7 @@ def test_add_on_a_terminal_asks_for_everything_missing(kb) -> None:
         "tags": ["hashtags", "brand-new"],
     }
     assert str(data["date"]) == "2024-02-03"
+    assert not {"campaign", "team", "impact", "stage"} & set(data)
 
 
 def test_add_on_a_terminal_asks_before_linking_a_similar_record(kb) -> None:
@@ -567,3 +584,77 @@ def pexpect_eof():
     import pexpect
 
     return pexpect.EOF
+
+
+def test_add_on_a_terminal_asks_every_field_the_knowledge_base_uses(kb) -> None:
+    """Campaign, team, impact, stage and the custom fields, with the values in use
+    offered by Tab (a real terminal: readline completes what was typed)."""
+    kb.config(
+        """\
+        stages: [plan, launch, review]
+        fields:
+          channels: {type: list}
+          evaluation: {type: choice, values: [output, outtake, outcome]}
+          budget: {type: number}
+        """
+    )
+    kb.add(
+        "existing",
+        campaign="Civil Service Reform Plan",
+        team="Digital Engagement",
+        channels=["twitter", "blog"],
+    )
+    child = spawn(
+        kb, "add", "-t", "Prompted fields", "-k", "mistake", "-l", "L", "--tag", "x",
+        "--date", "2024-04-01",
+    )  # fmt: skip
+    child.expect("Summary")
+    child.sendline("What happened.")
+    child.sendline("")
+    child.expect("Recommendations")
+    child.sendline("")
+    child.expect_exact("In use: Civil Service Reform Plan")
+    child.expect("Campaign")
+    child.send("civ\t")  # Tab completes the campaign in use, whatever the case typed
+    child.sendline("")
+    child.expect_exact("In use: Digital Engagement")
+    child.expect("Team")
+    child.sendline("digital  engagement")  # case and spacing: the value in use
+    child.expect_exact("One of: low, medium, high, critical")
+    child.expect("Impact")
+    child.sendline("huge")
+    child.expect_exact("Choose one of low, medium, high, critical (or Enter to skip).")
+    child.expect("Impact")
+    child.sendline("h")
+    child.expect_exact("One of: plan, launch, review")
+    child.expect("Stage")
+    child.sendline("")  # skipped
+    child.expect_exact("In use: twitter, blog")
+    child.expect("channels")
+    child.send("tw\t")
+    child.sendline(", press")
+    child.expect("evaluation")
+    child.sendline("outc")
+    child.expect("budget")
+    child.sendline("twelve")
+    child.expect_exact("Write a number (or Enter to skip).")
+    child.expect("budget")
+    child.sendline("12.5")
+    child.expect(pexpect_eof())
+    child.close()
+    assert child.exitstatus == 0, child.before
+    (path,) = [p for p in kb.entries.glob("*.yaml") if p.name != "existing.yaml"]
+    data = yaml.safe_load(path.read_text())
+    assert {k: data.get(k) for k in ("campaign", "team", "impact", "stage")} == {
+        "campaign": "Civil Service Reform Plan",
+        "team": "Digital Engagement",
+        "impact": "high",
+        "stage": None,
+    }
+    assert (data["channels"], data["evaluation"], data["budget"]) == (
+        ["twitter", "press"],
+        "outcome",
+        12.5,
+    )
+    listed = kb.run("list", "--campaign", "Civil Service Reform Plan")
+    assert len(listed.stdout.splitlines()) == 2

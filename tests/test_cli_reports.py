@@ -327,9 +327,12 @@ def test_actions_lists_every_follow_up_earliest_due_first(kb: KB) -> None:
     res = campaign_kb(kb).run("actions")
     assert res.exit_code == 0, res.stderr
     assert res.stdout.splitlines() == [
-        "2020-02-01\toverdue\tOps\t2024-01-venue-late\tAdd venue booking to the launch checklist",
-        "2099-01-01\topen\tComms\t2023-autumn-press\tDraft releases a week early",
-        "\tdone\tops\t2024-03-demo-worked\tKeep the demo script",
+        # due, status, owner, id, # (the action's number in its record), what, closed
+        "2020-02-01\toverdue\tOps\t2024-01-venue-late\t1\t"
+        "Add venue booking to the launch checklist\t",
+        "2099-01-01\topen\tComms\t2023-autumn-press\t1\tDraft releases a week early\t",
+        # Closed by hand, without a date or a name: the closed column is empty.
+        "\tdone\tops\t2024-03-demo-worked\t1\tKeep the demo script\t",
     ]
 
 
@@ -337,7 +340,7 @@ def test_actions_open_owner_overdue_and_filters(kb: KB) -> None:
     campaign_kb(kb)
     assert len(kb.run("actions", "--open").stdout.splitlines()) == 2
     owner = kb.run("actions", "--owner", "OPS").stdout.splitlines()
-    assert [line.split("\t")[4] for line in owner] == [
+    assert [line.split("\t")[5] for line in owner] == [
         "Add venue booking to the launch checklist",
         "Keep the demo script",
     ]
@@ -362,6 +365,9 @@ def test_actions_json(kb: KB) -> None:
         "due": "2020-02-01",
         "status": "open",
         "overdue": True,
+        "n": 1,
+        "closed": None,
+        "closed_by": None,
     }
 
 

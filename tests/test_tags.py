@@ -211,15 +211,22 @@ def test_remove_the_last_item_of_a_block_list_keeps_the_comment_below(kb) -> Non
     )
 
 
-def test_remove_every_tag_leaves_an_empty_list_and_the_comments(kb) -> None:
+def test_remove_every_tag_removes_the_key_and_keeps_the_comments(kb) -> None:
+    # Issue 12 item 14: no `tags: []` left behind where the record had tags.
     text = "id: e\ntitle: T\nkind: mistake\nsummary: S.\ntags:\n  - a\n# below\nteam: X\n"
     path = kb.write("e.yaml", text)
     done = remove_tags(open_kb(kb), "e", ["a"])
     assert done.tags == []
-    assert (
-        path.read_text()
-        == "id: e\ntitle: T\nkind: mistake\nsummary: S.\ntags: []\n# below\nteam: X\n"
-    )
+    assert path.read_text() == "id: e\ntitle: T\nkind: mistake\nsummary: S.\n# below\nteam: X\n"
+
+
+def test_remove_every_tag_of_a_flow_list_with_a_comment_keeps_an_empty_list(kb) -> None:
+    text = "id: f\ntitle: T\nkind: mistake\nsummary: S.\ntags: [a]  # why\nteam: X\n"
+    path = kb.write("f.yaml", text)
+    remove_tags(open_kb(kb), "f", ["a"])
+    # The comment stays in its column.
+    expected = "id: f\ntitle: T\nkind: mistake\nsummary: S.\ntags: []   # why\nteam: X\n"
+    assert path.read_text() == expected
 
 
 def test_remove_a_tag_the_record_does_not_have_is_an_error(kb) -> None:
@@ -336,6 +343,9 @@ def test_suggest_reads_the_index(kb) -> None:
             "tags": [{"tag": "hashtags", "count": 2}, {"tag": "hash-tags", "count": 1}],
             "score": 100.0,
             "reason": "same word",
+            # Both are real spellings (wordfreq's Zipf scale): the most used stays.
+            "why": "most used",
+            "frequency": {"hashtags": 3.15, "hash-tags": 3.41},
             "command": "lessons tag merge hash-tags --into hashtags",
         }
     ]

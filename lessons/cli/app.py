@@ -83,13 +83,16 @@ class LessonsGroup(TyperGroup):
 
 
 def _last_notes() -> None:
+    """Show what the knowledge bases opened still have to say, and close them (an index
+    connection left open would write to its file whenever it happened to be collected)."""
     for kb in STATE.opened:
         for note in kb.notes:
             write_err(f"warning: {note}")
         kb.notes.clear()
-        # Closed now, not whenever the garbage collector gets to it: a connection
-        # left open holds the index (and, with a server, a session) past the command.
+        # Closed now, not whenever the garbage collector frees it: a connection closed
+        # late checkpoints into an index file something else may have replaced since.
         kb.close()
+    STATE.opened.clear()
 
 
 def _silence_stdout() -> None:

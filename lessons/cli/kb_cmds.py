@@ -19,15 +19,22 @@ def init(
 ) -> None:
     """Create lessons.yaml, entries/ and a .gitignore for the index.
 
-    Existing files are left as they are. Example: lessons init my-kb
+    Existing files are left as they are. PATH may not be a file, nor inside the
+    entries/ folder of another knowledge base (exit 2). Example: lessons init my-kb
     """
-    from lessons.kb import init_kb
+    from lessons.kb import enclosing_kb, init_kb
 
     created = init_kb(path, name)
     for item in created:
         write_err(f"created {item}")
     if not created:
         write_err(f"{path} is already a knowledge base; nothing changed")
+    outer = enclosing_kb(path)
+    if outer is not None and created:
+        write_err(
+            f"note: {path} is inside the knowledge base at {outer}; commands run in {path} "
+            "now use the new one (--kb chooses)"
+        )
 
 
 @app.command()

@@ -37,6 +37,8 @@ def link(
     kb, _ = synced_kb()
     edit = add_link(kb, ref, other, rel, note)
     write_err(f"linked {edit.src} --{rel}--> {edit.dst}  ({edit.path})")
+    for warning in edit.warnings:
+        write_err(f"warning: {warning}")
 
 
 @app.command()

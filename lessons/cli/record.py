@@ -125,11 +125,13 @@ def add(
         str,
         typer.Option(
             "--on-similar",
-            help="When a very similar record exists: ask, link, write or stop.",
+            help="When a very similar record exists: ask; link (write it linked to that"
+            " record); write (unlinked); stop (write nothing).",
         ),
     ] = "ask",
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Accept the defaults: link to a similar record.")
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask: write it linked to a very similar record."),
     ] = False,
 ) -> None:
     """Record a lesson; print its id and path.
@@ -293,20 +295,40 @@ def _similar_step(kb: KnowledgeBase, result: Draft, make: Maker, choice: str) ->
         return result
     top = found[0]
     rel = link_for(result.record, top)
+    # The same title and text: a copy (a command run twice), not a lesson to link to.
+    copy = top.title_score >= 100 and top.text_score >= 100
     if choice == "ask":
         if interactive():
-            choice = _ask_similar(top, rel)
+            choice = _ask_similar(top, rel, copy)
         else:
+            what = "identical to" if copy else "very similar to"
             write_err(
-                f"warning: very similar to {top.id} ({top.title}), score {top.score:.0f}; "
-                "written unlinked"
+                f"warning: {what} {top.id} ({top.title}), score {top.score:.0f}; "
+                f"written unlinked as {result.id}"
             )
-            write_err(f"hint: link them with --on-similar link (as '{rel}'), or --yes")
+            if copy:
+                write_err(
+                    f"hint: if it is the same lesson, `lessons rm {result.id} --yes` removes "
+                    "the copy just written; --on-similar stop writes nothing next time"
+                )
+            else:
+                write_err(
+                    f"hint: `lessons link {result.id} {top.id} --rel {rel}` links the record just"
+                    " written; next time --on-similar link (or --yes) writes it linked, and "
+                    "--on-similar stop writes nothing"
+                )
             return result
     if choice == "stop":
         return None
     if choice == "write":
         return result
+    if copy:
+        # Linking a record to its own copy would only hide the duplicate.
+        write_err(f"an identical record exists: {top.id} ({top.title}); not linked to a copy")
+        write_err(
+            f"hint: `lessons edit {top.id}` adds to it; --on-similar write writes a new one anyway"
+        )
+        return None
     write_err(f"linked to {top.id} as '{rel}' (very similar, score {top.score:.0f})")
     return make([{"to": top.id, "rel": rel}])
 
@@ -353,13 +375,24 @@ def _lines(question: str) -> str:
     return "\n".join(lines)
 
 
-def _ask_similar(top: Similar, rel: str) -> str:
+def _ask_similar(top: Similar, rel: str, copy: bool) -> str:
+    from rich.markup import escape
+
     con = _console()
-    con.print(f"[bold yellow]A very similar record exists[/] (score {top.score:.0f}):")
-    con.print(f"  [bold]{top.id}[/]  {top.title}")
-    con.print(f"  [dim]{top.kind}, {top.date or 'no date'}, {top.path}[/]")
+    if copy:
+        con.print(f"[bold yellow]An identical record exists[/] (score {top.score:.0f}):")
+    else:
+        con.print(f"[bold yellow]A very similar record exists[/] (score {top.score:.0f}):")
+    con.print(f"  [bold]{escape(top.id)}[/]  {escape(top.title)}")
+    con.print(f"  [dim]{top.kind}, {top.date or 'no date'}, {escape(top.path)}[/]")
+    if copy:
+        answer = _prompt(
+            "Stop, writing nothing [s], or write this copy anyway [w]?", default="s"
+        ).lower()
+        return "write" if answer[:1] == "w" else "stop"
     answer = _prompt(
-        f"Link the new record to it as '{rel}' [l], write it anyway [w], or stop [s]?",
+        f"Write it linked to {top.id} as '{rel}' [l], write it unlinked [w], "
+        "or stop, writing nothing [s]?",
         default="l",
     ).lower()
     return {"w": "write", "s": "stop"}.get(answer[:1], "link")
@@ -416,6 +449,37 @@ def _ask(kb: KnowledgeBase, raw: dict[str, Any]) -> None:
         tags = _ask_tags(kb)
         if tags:
             raw["tags"] = tags
+    _ask_fields(kb, raw)
+
+
+def _ask_fields(kb: KnowledgeBase, raw: dict[str, Any]) -> None:
+    """Ask for campaign, team, impact, stage and the custom fields of lessons.yaml not
+    given yet, offering the values in use (Tab completes); Enter leaves one out."""
+    from lessons.recording import field_questions
+
+    con = _console()
+    for q in field_questions(kb, skip=set(raw)):
+        if q.shown:
+            more = " …" if len(q.choices) > len(q.shown) else ""
+            con.print(f"[dim]{q.what}: {escape_text(', '.join(q.shown))}{more}[/]")
+        while True:
+            with _completion(q.choices, q.delims):
+                answer = _prompt(f"{q.label} (Tab completes, Enter skips)", default="")
+            try:
+                value = q.parse(answer)
+            except ValueError as exc:
+                con.print(f"[red]{escape_text(str(exc))}[/]")
+                continue
+            if value is not None:
+                raw[q.key] = value
+            break
+
+
+def escape_text(text: str) -> str:
+    """Record text for a rich markup string: its brackets are shown, never read as markup."""
+    from rich.markup import escape
+
+    return str(escape(text))
 
 
 def _ask_tags(kb: KnowledgeBase) -> list[str]:
@@ -429,7 +493,7 @@ def _ask_tags(kb: KnowledgeBase) -> list[str]:
     if counts:
         shown = ", ".join(f"{t} ({n})" for t, n in counts[:10])
         con.print(f"[dim]Tags in use: {shown}{' …' if len(counts) > 10 else ''}[/]")
-    with _tag_completion(existing):
+    with _completion(existing, ", "):
         answer = _prompt("Tags (comma-separated, Tab completes)", default="")
     tags = normalise_tags([answer], kb.config.tag_aliases) if answer.strip() else []
     out: list[str] = []
@@ -447,11 +511,13 @@ def _ask_tags(kb: KnowledgeBase) -> list[str]:
     return out
 
 
-class _tag_completion:
-    """Tab completion of tags at the prompt (GNU readline or libedit), restored after."""
+class _completion:
+    """Tab completion at the prompt (GNU readline or libedit) from ``existing`` values,
+    restored after; ``delims`` split a line into the words completed (", " for lists)."""
 
-    def __init__(self, existing: Sequence[str]) -> None:
+    def __init__(self, existing: Sequence[str], delims: str = "") -> None:
         self.existing = existing
+        self.delims = delims
         self.saved: Any = None
 
     def __enter__(self) -> None:
@@ -459,7 +525,7 @@ class _tag_completion:
             import readline
         except ImportError:
             return
-        from lessons.tags import complete_tag
+        from lessons.recording import complete_value
 
         self.saved = (readline.get_completer(), readline.get_completer_delims())
         matches: list[str] = []
@@ -467,11 +533,11 @@ class _tag_completion:
         def complete(text: str, state: int) -> str | None:
             nonlocal matches
             if state == 0:
-                matches = complete_tag(text.strip(), self.existing)
+                matches = complete_value(text, self.existing, tags=self.delims == ", ")
             return matches[state] if state < len(matches) else None
 
         readline.set_completer(complete)
-        readline.set_completer_delims(", ")
+        readline.set_completer_delims(self.delims)
         if "libedit" in (readline.__doc__ or ""):
             readline.parse_and_bind("bind ^I rl_complete")
         else:

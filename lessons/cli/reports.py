@@ -1,4 +1,4 @@
-"""Reports: retro, brief and actions (SPEC §7)."""
+"""Reports: retro and brief (SPEC §7); `actions` lives in cli/actions.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import JsonOpt, build_filters, synced_kb, with_filters
-from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json, table
+from lessons.cli.common import build_filters, synced_kb, with_filters
+from lessons.cli.render import KIND_STYLE, Doc, emit, is_tty, print_json
 
 RETRO_FORMATS = ("terminal", "md", "html", "json")
 BRIEF_FORMATS = ("terminal", "md", "json")
@@ -553,54 +553,3 @@ def print_brief(data: dict[str, Any]) -> None:
                 (f" ({p['earlier']['id']})", "dim"),
             )
     doc.print()
-
-
-# --- actions -----------------------------------------------------------------------
-
-
-@app.command()
-@with_filters
-def actions(
-    open_only: Annotated[bool, typer.Option("--open", help="Only open actions.")] = False,
-    owner: Annotated[
-        str | None, typer.Option("--owner", help="Only this owner's (any letter case).")
-    ] = None,
-    overdue: Annotated[
-        bool, typer.Option("--overdue", help="Only open actions past their due date.")
-    ] = False,
-    json_out: JsonOpt = False,
-    *,
-    filter_values: dict[str, Any],
-) -> None:
-    """Follow-up actions across records: due date, status, owner, record, what to do.
-
-    The shared filters select the records; the status shown is open, overdue
-    (open and past due), done or dropped. Earliest due first. Exit 1 when none
-    match. Examples: lessons actions --open --owner "digital engagement";
-    lessons actions --overdue --campaign "Civil Service Reform Plan" --json
-    """
-    from lessons.reports.actions import list_actions, no_match
-
-    kb, _ = synced_kb()
-    filters = build_filters(kb, **filter_values)
-    items = list_actions(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
-    if json_out:
-        print_json({"total": len(items), "results": items})
-    else:
-        table(
-            ("due", "status", "owner", "id", "action"),
-            [
-                (
-                    a["due"] or "",
-                    "overdue" if a["overdue"] else a["status"],
-                    a["owner"] or "",
-                    a["id"],
-                    a["do"],
-                )
-                for a in items
-            ],
-            ("", "", "", "cyan", ""),
-            ratios=(0, 0, 1, 0, 3),
-        )
-    if not items:
-        raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "search": "search",
     "add": "record",
     "edit": "record",
+    "browse": "browse",
     "tag": "tag",
     "link": "links",
     "unlink": "links",
@@ -34,7 +35,9 @@ COMMANDS: dict[str, str] = {
     "graph": "links",
     "retro": "reports",
     "brief": "reports",
-    "actions": "reports",
+    "actions": "actions",
+    "rm": "lifecycle",
+    "mv": "lifecycle",
     "import": "interop",
     "export": "interop",
 }

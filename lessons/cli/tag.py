@@ -145,7 +145,9 @@ def suggest(json_out: JsonOpt = False) -> None:
     """Near-duplicate tags to merge (hashtag / hashtags / hash-tags), most likely first.
 
     Groups tags that are one word written several ways (case, hyphens, plural)
-    and tags spelled alike (rapidfuzz), with counts and the merge command.
+    and tags spelled alike (rapidfuzz), with counts and the merge command. Each
+    group merges into its most used tag, unless another of its spellings is far
+    more common in the language (word frequency): then into that one.
     Example: lessons tag suggest --json
     """
     from lessons.tags import suggest as find
@@ -162,9 +164,10 @@ def suggest(json_out: JsonOpt = False) -> None:
 
     doc = Doc()
     for g in groups:
+        why = f"; '{g.into}' is the common spelling" if g.why == "common spelling" else ""
         doc.line(
             ", ".join(f"{t} ({n})" for t, n in g.tags),
-            (f"  [{g.reason}, {g.score:.0f}]", "dim"),
+            (f"  [{g.reason}, {g.score:.0f}{why}]", "dim"),
         )
         doc.line(("  " + g.command(), "cyan"))
     doc.print()

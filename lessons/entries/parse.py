@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lessons.hashing import digest
-from lessons.model import Problem, Schema, validate
+from lessons.model import Problem, Schema, excerpt, validate
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 50
@@ -40,7 +40,55 @@ yaml: Any = _LazyYaml()
 
 @functools.cache
 def _loader() -> Any:
-    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    """The C safe loader, refusing a key written twice in any mapping (YAML would keep
+    the last value and silently drop the first: a word lost), and reading a timestamp
+    that is no real date (``2024-13-45``) as text: validation then names its field
+    and line, where PyYAML's ValueError would make the whole file unreadable."""
+    base = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+    class RepeatedKey(yaml.constructor.ConstructorError):
+        def __init__(self, key: Any, first: int, second: int, top: bool, mark: Any) -> None:
+            super().__init__(None, None, f"key '{excerpt(key)}' appears twice", mark)
+            self.key, self.first, self.second, self.top = key, first, second, top
+
+    def construct_document(self: Any, node: Any) -> Any:
+        self._top_node = node
+        return base.construct_document(self, node)
+
+    def construct_mapping(self: Any, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, yaml.ScalarNode
+                ):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue
+                if first is not None:
+                    top = node is getattr(self, "_top_node", None)
+                    raise RepeatedKey(key, first, line, top, key_node.start_mark)
+                seen[key] = line
+        return base.construct_mapping(self, node, deep)
+
+    def timestamp(loader: Any, node: Any) -> Any:
+        try:
+            return base.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
+    loader: Any = type(
+        "RecordLoader",
+        (base,),
+        {"construct_document": construct_document, "construct_mapping": construct_mapping},
+    )
+    loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    loader.RepeatedKey = RepeatedKey
+    return loader
 
 
 @dataclass
@@ -67,7 +115,8 @@ def _structure_problem(text: str) -> Problem | None:
     depth = 0
     sizes: dict[str, int] = {}
     stack: list[list[Any]] = []  # [anchor, expanded node count] per open collection
-    total = 0
+    # Values that exist only through aliases: a long plain list is no bomb.
+    expanded = 0
     for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
@@ -77,7 +126,6 @@ def _structure_problem(text: str) -> Problem | None:
                     line=_line(event),
                 )
             stack.append([event.anchor, 1])
-            total += 1
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
             anchor, count = stack.pop()
@@ -94,8 +142,9 @@ def _structure_problem(text: str) -> Problem | None:
                 sizes[event.anchor] = 1
             if stack:
                 stack[-1][1] += count
-            total += count
-            if total > MAX_NODES:
+            if isinstance(event, yaml.AliasEvent):
+                expanded += count
+            if expanded > MAX_NODES:
                 return Problem(
                     f"aliases expand to more than {MAX_NODES} values; refused",
                     line=_line(event),
@@ -123,7 +172,10 @@ def _may_be_hostile(text: str) -> bool:
 
 
 def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
-    """Decode and safely parse one YAML document; problems instead of exceptions."""
+    """Decode and safely parse one YAML document; problems instead of exceptions.
+
+    A message quotes at most a short, escaped excerpt of what the file holds.
+    """
     if len(data) > MAX_BYTES:
         return None, [Problem(f"file is larger than {MAX_BYTES // 1024} KiB; refused", path=shown)]
     try:
@@ -132,16 +184,27 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(f"not UTF-8 text (byte {exc.start})", path=shown, line=1)]
     if "\x00" in text:
         return None, [Problem("file holds a NUL byte: not a text file", path=shown, line=1)]
+    loader = _loader()
     try:
         if _may_be_hostile(text):
             refused = _structure_problem(text)
             if refused:
                 refused.path = shown
                 return None, [refused]
-        docs = list(yaml.load_all(text, Loader=_loader()))
+        docs = list(yaml.load_all(text, Loader=loader))
+    except loader.RepeatedKey as exc:
+        return None, [
+            Problem(
+                f"key '{excerpt(exc.key)}' appears twice (lines {exc.first} and {exc.second}); "
+                "YAML would keep only the second",
+                field=excerpt(exc.key) if exc.top else None,
+                line=exc.second,
+                path=shown,
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        msg = f"YAML syntax error: {exc.problem or exc.context}"
+        msg = f"YAML syntax error: {excerpt(exc.problem or exc.context, 120)}"
         return None, [Problem(msg, path=shown, line=mark.line + 1 if mark else None)]
     except yaml.reader.ReaderError as exc:
         # A character YAML does not allow (a control character): one line, with its line.
@@ -150,42 +213,14 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
         msg = f"YAML could not be read: {exc.reason} (character #x{char:04x})"
         return None, [Problem(msg, path=shown, line=line)]
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        return None, [Problem(f"YAML could not be read: {exc}", path=shown, line=1)]
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = f"YAML could not be read: {excerpt(first, 120)}"
+        return None, [Problem(msg, path=shown, line=1)]
     if len(docs) > 1:
         return None, [Problem("file holds more than one YAML document", path=shown, line=1)]
     if not docs or docs[0] is None:
         return None, [Problem("file is empty", path=shown, line=1)]
-    doc = docs[0]
-    if isinstance(doc, dict):
-        repeated = _repeated_key(text, len(doc))
-        if repeated:
-            repeated.path = shown
-            return None, [repeated]
-    return doc, []
-
-
-# A key of the top-level mapping: at the start of a line, before a colon.
-_TOP_KEY = re.compile(r"^([^\s#'\"\-?:][^:\n]*?)\s*:(?:\s|$)", re.MULTILINE)
-
-
-def _repeated_key(text: str, distinct: int) -> Problem | None:
-    """A top-level key written twice: YAML keeps only the last, so a word would be lost."""
-    keys = _TOP_KEY.findall(text)
-    if len(keys) <= distinct:
-        return None
-    first: dict[str, int] = {}
-    for match in _TOP_KEY.finditer(text):
-        key = match.group(1)
-        line = text.count("\n", 0, match.start()) + 1
-        if key in first:
-            return Problem(
-                f"key '{key}' appears twice (lines {first[key]} and {line}); YAML would keep "
-                "only the second",
-                field=key,
-                line=line,
-            )
-        first[key] = line
-    return None
+    return docs[0], []
 
 
 def line_map(text: str) -> dict[tuple[str | int, ...], int]:

@@ -86,29 +86,42 @@ def edit_file(
     new text must validate; ``expected_digest`` (from an earlier read) makes the
     edit refuse if the file changed on disk in between. Returns the new record.
     """
-    import io
-
     shown = str(path)
     with write_lock(root):
         data = _read_unchanged(path, shown, expected_digest)
-        text = data.decode("utf-8-sig")
-        rt = _round_trip()
-        _detect_indent(text, rt)
-        start = _document_start(text)
-        rt.explicit_start = start is not None
-        doc = _load_round_trip(rt, text, shown)
-        change(doc)
-        out = io.StringIO()
-        rt.dump(doc, out)
-        new_text = out.getvalue()
-        if start is not None and start.strip() != "---" and new_text.startswith("---"):
-            new_text = start + new_text.split("\n", 1)[1]
-        new_text = keep_untouched(text, new_text)
+        new_text = _changed(data.decode("utf-8"), change, shown)
         loaded = _write_valid(
             path, shown, schema, new_text, "the change would make the record invalid: "
         )
         assert loaded.record is not None
         return loaded.record
+
+
+def _changed(text: str, change: Callable[[Any], None], shown: str) -> str:
+    """``text`` after ``change`` on its round-trip document, in the file's own line
+    endings (CRLF stays CRLF) and with its byte-order mark if it had one."""
+    import io
+
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text.removeprefix("\ufeff")
+    crlf = text.count("\r\n") * 2 > text.count("\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    rt = _round_trip()
+    _detect_indent(text, rt)
+    start = _document_start(text)
+    rt.explicit_start = start is not None
+    doc = _load_round_trip(rt, text, shown)
+    change(doc)
+    out = io.StringIO()
+    rt.dump(doc, out)
+    new_text = out.getvalue()
+    if start is not None and start.strip() != "---" and new_text.startswith("---"):
+        new_text = start + new_text.split("\n", 1)[1]
+    new_text = keep_untouched(text, new_text)
+    if crlf:
+        new_text = new_text.replace("\n", "\r\n")
+    return bom + new_text
 
 
 # --- keeping comments in place when a list or a mapping changes ------------------
@@ -358,20 +371,7 @@ def _hang_nested(node: Any, tail: str) -> None:
 
 def round_trip_text(text: str, change: Callable[[Any], None]) -> str:
     """``text`` after ``change`` on its round-trip document, as ``edit_file`` would write it."""
-    import io
-
-    rt = _round_trip()
-    _detect_indent(text, rt)
-    start = _document_start(text)
-    rt.explicit_start = start is not None
-    doc = _load_round_trip(rt, text, "<text>")
-    change(doc)
-    out = io.StringIO()
-    rt.dump(doc, out)
-    new_text = out.getvalue()
-    if start is not None and start.strip() != "---" and new_text.startswith("---"):
-        new_text = start + new_text.split("\n", 1)[1]
-    return keep_untouched(text, new_text)
+    return _changed(text, change, "<text>")
 
 
 def _key_spans(text: str) -> dict[str, tuple[int, int]] | None:

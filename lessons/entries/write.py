@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,8 +170,53 @@ def _write_valid(path: Path, shown: str, schema: Schema, text: str, prefix: str)
             line=first.line,
             field=first.field,
         )
+    tidy_leftovers(path)
     atomic_write(path, text)
     return loaded
+
+
+# What ``atomic_write`` names its temporary files: ``.<file>.<random>.tmp`` beside the file.
+LEFTOVER = re.compile(r"^\.(.+\.ya?ml)\.[^.]+\.tmp$")
+# An interrupted write's file this old, holding what the record holds, is only clutter.
+LEFTOVER_TIDY_S = 3600
+# Per folder, the leftover temporary files found, by the name of the file they were for:
+# a folder is listed once per process, not once per write (a rename of a tag across
+# thousands of records writes thousands of files).
+_leftovers: dict[str, dict[str, list[str]]] = {}
+
+
+def tidy_leftovers(path: Path) -> None:
+    """Remove the temporary files interrupted writes of ``path`` left behind, when they
+    are over an hour old and hold exactly what ``path`` holds now (nothing is lost);
+    any other is kept for ``lessons check`` to name."""
+    folder = str(path.parent)
+    known = _leftovers.get(folder)
+    if known is None:
+        known = {}
+        with contextlib.suppress(OSError), os.scandir(folder) as listing:
+            for entry in listing:
+                match = LEFTOVER.match(entry.name)
+                if match:
+                    known.setdefault(match.group(1), []).append(entry.name)
+        _leftovers[folder] = known
+    names = known.pop(path.name, None)
+    if not names:
+        return
+    try:
+        current = path.read_bytes()
+    except OSError:
+        return
+    old = time.time() - LEFTOVER_TIDY_S
+    for name in names:
+        leftover = path.parent / name
+        try:
+            st = os.lstat(leftover)
+            if not stat.S_ISREG(st.st_mode) or st.st_mtime > old:
+                continue
+            if st.st_size == len(current) and leftover.read_bytes() == current:
+                leftover.unlink()
+        except OSError:
+            continue
 
 
 def replace_file(

@@ -8,7 +8,7 @@ from lessons.errors import NoMatchError
 from lessons.filters import Filters
 from lessons.model import today as today_iso
 
-KEYS = ("id", "title", "seq", "do", "owner", "due", "status", "overdue")
+KEYS = ("id", "title", "seq", "n", "do", "owner", "due", "status", "overdue", "closed", "closed_by")
 
 
 def list_actions(
@@ -24,7 +24,8 @@ def list_actions(
 
     ``open_only`` keeps open ones, ``overdue`` open ones past their due date,
     ``owner`` one owner's (compared without regard to letter case). Each action
-    has ``overdue`` set: open and due before ``today``.
+    has ``overdue`` set (open and due before ``today``), ``n`` (its 1-based number
+    in the record) and, once closed, ``closed`` and ``closed_by`` when recorded.
     """
     today = today or today_iso()
     store = kb.store
@@ -34,6 +35,7 @@ def list_actions(
         chosen = {r["id"] for r in rows}
     wanted = owner.strip().casefold() if owner else None
     out = []
+    records: dict[str, dict[str, Any]] = {}
     for a in store.actions():
         if chosen is not None and a["id"] not in chosen:
             continue
@@ -44,6 +46,16 @@ def list_actions(
             continue
         if wanted is not None and (a["owner"] or "").strip().casefold() != wanted:
             continue
+        a["n"] = a["seq"] + 1
+        a["closed"] = a["closed_by"] = None
+        if a["status"] != "open":
+            # Who closed it and when are in the record itself, not in the action table.
+            if a["id"] not in records:
+                records[a["id"]] = store.get(a["id"]) or {}
+            acts = records[a["id"]].get("actions") or []
+            if a["seq"] < len(acts):
+                a["closed"] = acts[a["seq"]].get("closed")
+                a["closed_by"] = acts[a["seq"]].get("closed_by")
         out.append({k: a[k] for k in KEYS})
     return out
 

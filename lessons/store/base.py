@@ -688,7 +688,7 @@ class Store:
         """How many records the index holds."""
         return int(self.one(f"SELECT count(*) FROM record{self.seen(where=True)}")[0])
 
-    # --- cross-links and similarity (lessons/links.py) ---------------------------
+    # --- cross-links and similarity (lessons/links/) ---------------------------
 
     def file_digest(self, path: str) -> str | None:
         """The content hash the index holds for an entry file (edits refuse if it moved on)."""

@@ -1,0 +1,141 @@
+"""``lessons related``: records similar to one record and not linked to it yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lessons.filters import Filters
+from lessons.kb import KnowledgeBase
+from lessons.links.similarity import (
+    _cosine,
+    _Doc,
+    _docs,
+    _same_campaign,
+    _selected,
+    _shared_words,
+    _tag_idf,
+    _tag_overlap,
+    _Weights,
+)
+
+# How many full-text matches are scored, beyond those sharing tags or the campaign.
+POOL = 200
+# How many of a record's most distinctive words make the full-text query.
+QUERY_WORDS = 24
+# Weights of the related score; text similarity carries most of it.
+TEXT_WEIGHT, TAG_WEIGHT, CAMPAIGN_WEIGHT = 0.7, 0.2, 0.1
+SIMILAR_TITLE = 0.5
+
+
+@dataclass
+class Related:
+    """A record similar to another one and not linked to it yet."""
+
+    id: str
+    title: str
+    kind: str
+    date: str | None
+    score: float
+    reasons: list[str]
+    text_similarity: float
+    title_similarity: float
+    shared_tags: list[str]
+    shared_words: list[str]
+    same_campaign: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The shape of ``related --json``."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "date": self.date,
+            "score": self.score,
+            "reasons": self.reasons,
+            "text_similarity": self.text_similarity,
+            "title_similarity": self.title_similarity,
+            "shared_tags": self.shared_tags,
+            "shared_words": self.shared_words,
+            "same_campaign": self.same_campaign,
+        }
+
+
+def related(
+    kb: KnowledgeBase, ref: str, *, limit: int = 10, filters: Filters | None = None
+) -> list[Related]:
+    """Records similar to ``ref`` that are not yet linked to it, best first.
+
+    Candidates are the records the full-text index finds for ``ref``'s most
+    distinctive words, plus those sharing its tags or campaign; each is scored by
+    text similarity (TF-IDF cosine), IDF-weighted shared tags and a shared campaign.
+    ``filters`` keep only the candidates they select.
+    """
+    store = kb.store
+    rid = kb.resolve(ref)
+    (me,) = _docs(store.similarity_rows([rid]))
+    skip = store.neighbours(rid) | {rid}
+    allowed = _selected(kb, filters)
+    weights = _Weights(kb, [me])
+    weights.vectorise([me], titles=True)
+    if weights.fts:
+        ids: list[str] = []
+        if allowed is not None and len(allowed) <= 2000:
+            ids = sorted(allowed)
+        else:
+            words = [
+                me.surface[t]
+                for t, _ in sorted(me.vec.items(), key=lambda item: -item[1])
+                if weights.df.get(t, 0) > 1
+            ][:QUERY_WORDS]
+            ids = store.match_any(words, POOL) + store.ids_sharing(rid, POOL // 4)
+        rows = store.similarity_rows(i for i in dict.fromkeys(ids) if i not in skip)
+    else:
+        rows = [r for r in store.similarity_rows() if r[0] not in skip]
+    if allowed is not None:
+        rows = [r for r in rows if r[0] in allowed]
+    docs = _docs(rows)
+    weights.cover(docs)
+    weights.vectorise(docs, titles=True)
+    return _rank(kb, me, docs, limit)
+
+
+def _rank(kb: KnowledgeBase, me: _Doc, docs: list[_Doc], limit: int) -> list[Related]:
+    tag_idf = _tag_idf(kb) if me.tags else {}
+    out = []
+    for d in docs:
+        text = _cosine(me.vec, d.vec)
+        shared, tag_score = _tag_overlap(me, d, tag_idf)
+        campaign = _same_campaign(me, d)
+        score = TEXT_WEIGHT * text + TAG_WEIGHT * tag_score + CAMPAIGN_WEIGHT * campaign
+        if score < 0.01:
+            continue
+        # Rare title words shared, not boilerplate ("Incident #…") in common.
+        title = _cosine(me.title_vec, d.title_vec)
+        words = _shared_words(me, d) if text > 0 else []
+        reasons = []
+        if title >= SIMILAR_TITLE:
+            reasons.append("similar title")
+        if words:
+            reasons.append("similar text: " + ", ".join(words))
+        if shared:
+            reasons.append("shared tags: " + ", ".join(shared))
+        if campaign:
+            reasons.append(f"same campaign: {d.campaign}")
+        out.append(
+            Related(
+                d.id,
+                d.title,
+                d.kind,
+                d.date,
+                round(score, 3),
+                reasons,
+                round(text, 3),
+                round(title, 3),
+                shared,
+                words,
+                campaign,
+            )
+        )
+    out.sort(key=lambda r: (-r.score, -r.text_similarity, r.id))
+    return out[:limit]
