@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from lessons.cli.app import STATE, State
 from tests.conftest import KB, PG_ADMIN, Result, app
 
-pytestmark = pytest.mark.pg
+# Every test here that uses a database carries the `pg` marker (conftest adds it to
+# every user of the pg_url fixture), and only those: CI counts them.
 
 
 def run_here(cwd: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Result:
@@ -612,3 +613,25 @@ def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(
     assert stats["total"] == 6
     only_ops = json.loads(run("--from-kb", "ops", "stats", "--json").stdout)
     assert only_ops["total"] == 2
+
+
+def test_a_knowledge_base_is_named_by_its_name_or_its_folder(tmp_path: Path) -> None:
+    from lessons.config import load_config
+    from lessons.errors import LessonsError
+
+    plain = tmp_path / "Team Ops"
+    plain.mkdir()
+    assert load_config(plain).key == "team-ops"
+    named = tmp_path / "folder"
+    named.mkdir()
+    (named / "lessons.yaml").write_text("name: Digital Engagement lessons\n", encoding="utf-8")
+    assert load_config(named).key == "digital-engagement-lessons"
+    (named / "lessons.yaml").write_text("publish: {public_only: yes please}\n", encoding="utf-8")
+    with pytest.raises(LessonsError) as err:
+        load_config(named)
+    assert err.value.message == "publish setting 'public_only' must be true or false"
+    assert (err.value.line, err.value.field) == (1, "publish")
+    (named / "lessons.yaml").write_text("publish: {public: true}\n", encoding="utf-8")
+    with pytest.raises(LessonsError) as err:
+        load_config(named)
+    assert "unknown publish setting 'public'" in err.value.message
