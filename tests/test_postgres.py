@@ -635,3 +635,19 @@ def test_a_knowledge_base_is_named_by_its_name_or_its_folder(tmp_path: Path) -> 
     with pytest.raises(LessonsError) as err:
         load_config(named)
     assert "unknown publish setting 'public'" in err.value.message
+
+
+def test_link_points_a_record_at_another_knowledge_base(two: tuple[KB, KB], pg_url: str) -> None:
+    ops, web = two
+    res = web.run("--db", pg_url, "link", "slow", "ops:disk", "--rel", "relates-to")
+    assert res.exit_code == 0, res.stderr
+    assert "to: ops:disk-full" in (web.entries / "slow-page.yaml").read_text(encoding="utf-8")
+    checked = json.loads(web.run("--db", pg_url, "check", "--json").stdout)
+    assert checked["errors"] == []
+    shown = json.loads(ops.run("--db", pg_url, "show", "disk-full", "--json").stdout)
+    assert {"from": "web:slow-page", "rel": "relates-to", "as": "relates-to",
+            "title": "Slow landing page"} in shown["backlinks"]  # fmt: skip
+    # The record edited must be this knowledge base's own.
+    other = web.run("--db", pg_url, "link", "ops:cert-expired", "slow-page")
+    assert other.exit_code == 2
+    assert "belongs to knowledge base 'ops'" in other.stderr

@@ -47,7 +47,20 @@ _VALUED = ("--kb", "--db", "--from-kb")
 
 # Commands that read across every knowledge base of a shared index (or --from-kb's);
 # the others work on the knowledge base they run in.
-ACROSS = ("search", "list", "show", "related", "brief", "retro", "actions", "graph", "stats")
+# (`link` too: its target may be another knowledge base's record, KB:ID; the record
+# it edits must be this one's.)
+ACROSS = (
+    "search",
+    "list",
+    "show",
+    "related",
+    "brief",
+    "retro",
+    "actions",
+    "graph",
+    "stats",
+    "link",
+)
 
 
 def command_named(args: Sequence[str]) -> str | None:
