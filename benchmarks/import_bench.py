@@ -90,6 +90,31 @@ def run(kb: Path, *args: str) -> tuple[float, float, str]:
     return elapsed, cpu, done.stderr.strip().splitlines()[-1]
 
 
+def _xlsx(folder: Path, source: Path, rows: int) -> None:
+    """The same rows as an .xlsx workbook (written with openpyxl, the dev extra)."""
+    try:
+        import openpyxl
+    except ImportError:
+        print("xlsx: skipped (openpyxl is not installed; pip install -e '.[dev]')")
+        return
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([f"Lessons learned register ({rows:,} rows)"])
+    with source.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    path = folder / "lessons.xlsx"
+    book.save(path)
+    kb = folder / "kb-xlsx"
+    (kb / "entries").mkdir(parents=True)
+    elapsed, cpu, summary = run(kb, "import", str(path))
+    print(
+        f"import of {rows:,} .xlsx rows (a title row above the header): {elapsed:.2f} s wall, "
+        f"{cpu:.2f} s CPU (load average {os.getloadavg()[0]:.2f})"
+    )
+    print(f"  {summary}")
+
+
 def main() -> None:
     """Print the timings."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -108,6 +133,7 @@ def main() -> None:
             f"({files:,} files; load average {os.getloadavg()[0]:.2f})"
         )
         print(f"  {summary}")
+        _xlsx(folder, source, args.rows)
 
         corpora = sorted(p for p in EVAL.glob("*.jsonl") if "queries" not in p.name)
         if not corpora:

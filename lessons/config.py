@@ -31,6 +31,7 @@ CONFIG_KEYS = (
     "index",
     "add_folder",
     "publish",
+    "timezone",
 )
 PUBLISH_KEYS = ("public_only",)
 
@@ -51,6 +52,9 @@ class Config:
     public_only: bool = False
     # True when lessons.yaml gives `name:` (else the folder's name is the key).
     named: bool = False
+    # The zone imported timestamps are converted to before their date is taken (IANA
+    # name, e.g. Europe/Lisbon); None: the machine's.
+    timezone: str | None = None
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -115,20 +119,25 @@ def load_config(root: Path) -> Config:
     cached = _cached(root, path)
     if cached is not None:
         return _parse(root, cached, shown, "")
-    import yaml
+    from lessons.entries import parse_yaml
+    from lessons.entries.parse import EMPTY
+    from lessons.fsafe import read_regular
 
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        raw = read_regular(path, inside=root)
+    except OSError as exc:
         raise LessonsError(
-            f"YAML syntax error: {exc.problem}",
-            path=shown,
-            line=mark.line + 1 if mark else None,
+            f"cannot read the configuration: {exc.strerror or exc}", path=shown
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LessonsError(f"cannot read the configuration: {exc}", path=shown) from None
+    # The limits and checks of record files: a stranger's lessons.yaml may be a bomb too.
+    data, problems = parse_yaml(raw, shown)
+    if problems and problems[0].message == EMPTY:
+        problems = []  # only comments: every default applies
+    if problems:
+        first = problems[0]
+        raise LessonsError(first.message, path=shown, line=first.line, field=first.field)
+    text = raw.decode("utf-8-sig")
+    data = data or {}
     if not isinstance(data, dict):
         raise LessonsError("the configuration must be a mapping of keys to values", path=shown)
     config = _parse(root, data, shown, text)
@@ -150,7 +159,9 @@ def _cached(root: Path, path: Path) -> dict[str, Any] | None:
     import json
 
     try:
-        cache = json.loads((root / _CACHE).read_text(encoding="utf-8"))
+        from lessons.fsafe import read_regular
+
+        cache = json.loads(read_regular(root / _CACHE, inside=root / INDEX_DIR))
         if cache["stamp"] == _stamp(path) and isinstance(cache["data"], dict):
             return dict(cache["data"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -228,7 +239,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
             raise fail(f"synonyms of '{term}' must be a list of terms", "synonyms")
         synonyms[str(term).lower()] = tuple(a.lower() for a in alts)
 
-    for key in ("name", "index", "add_folder"):
+    for key in ("name", "index", "add_folder", "timezone"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise fail(f"'{key}' must be text", key)
     add_folder = data.get("add_folder")
@@ -261,6 +272,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         index=data.get("index"),
         add_folder=add_folder,
         public_only=bool(publish.get("public_only", False)),
+        timezone=data.get("timezone"),
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
         ),

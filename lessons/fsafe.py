@@ -89,3 +89,24 @@ def create_new(folder: Path, stem: str, suffix: str, text: str) -> Path:
 
 def _cannot(path: Path, exc: OSError) -> LessonsError:
     return LessonsError(f"cannot write {path.name}: {exc.strerror}", path=str(path.parent))
+
+
+def read_regular(path: Path, *, inside: Path | None = None) -> bytes:
+    """The bytes of ``path`` if it is a regular file (through a link only when the link
+    leads inside ``inside``): a FIFO is never opened (it would block), a device never
+    read, a link out of the knowledge base never followed. ``OSError`` otherwise."""
+    if inside is not None and os.path.islink(path):
+        real = os.path.realpath(path)
+        base = os.path.realpath(inside)
+        if not real.startswith(base.rstrip("/") + "/"):
+            raise OSError(f"{path.name} is a symbolic link to a file outside {inside}")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
-TAG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 KINDS = ("mistake", "success", "observation")
@@ -67,7 +66,10 @@ KEY_ORDER = (
     "status",
     "recorded",
 )
-STANDARD_KEYS = frozenset(KEY_ORDER)
+# Source columns an import kept (``--keep-unmapped``), name -> text: written last,
+# after custom fields, and never asked for by ``add``.
+EXTRA_KEY = "extra"
+STANDARD_KEYS = frozenset(KEY_ORDER) | {EXTRA_KEY}
 LINK_KEYS = ("to", "rel", "note")
 ACTION_KEYS = ("do", "owner", "due", "status", "closed", "closed_by")
 CUSTOM_TYPES = ("text", "list", "date", "number", "choice")
@@ -160,15 +162,55 @@ def is_link_target(to: str) -> bool:
 
 
 def slugify(text: str, max_len: int = 80) -> str:
-    """Lower case, accents dropped, every run of other characters one hyphen."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """Lower-case ASCII: accents dropped, other scripts transliterated, other runs one hyphen.
+
+    ``Lição`` -> ``licao``; ``Підрядник`` -> ``pidryadnik`` (by anyascii, loaded only
+    when a character has no ASCII form once its accents are gone).
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", _ascii(text).lower()).strip("-")
     return slug[:max_len].rstrip("-")
 
 
+def _ascii(text: str) -> str:
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if ch.isascii():
+            out.append(ch)
+        elif not unicodedata.combining(ch):
+            # A letter of another script, or a symbol: transliterated (``я`` -> ``ya``).
+            from anyascii import anyascii
+
+            out.append(anyascii(ch))
+    return "".join(out)
+
+
+def is_tag(text: str) -> bool:
+    """Whether ``text`` is a normalised tag: letters, marks and digits of any script,
+    words joined by single hyphens, case-folded and in NFC."""
+    return bool(text) and normalise_tag(text) == text
+
+
 def normalise_tag(tag: str, aliases: Mapping[str, str] | None = None) -> str:
-    """Lower case, spaces and underscores to hyphens, configured aliases applied."""
-    norm = slugify(tag.replace("_", "-").replace("#", ""), max_len=200)
+    """Case-folded, NFC, every run of what is not a letter, mark or digit one hyphen.
+
+    Any script is kept: ``Підрядник`` -> ``підрядник``, ``Ação`` -> ``ação``,
+    ``Social_Media`` -> ``social-media``; then the configured aliases apply.
+    """
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", tag).casefold())
+    parts: list[str] = []
+    word: list[str] = []
+    for ch in folded:
+        if unicodedata.category(ch)[0] in "LMN":
+            if word or unicodedata.category(ch)[0] != "M":
+                word.append(ch)
+        elif word:
+            parts.append("".join(word))
+            word = []
+    if word:
+        parts.append("".join(word))
+    norm = "-".join(parts)[:200].rstrip("-")
     if aliases:
         norm = aliases.get(norm, norm)
     return norm
@@ -361,6 +403,7 @@ def validate(
     rec["visibility"] = v.choice("visibility", raw.get("visibility"), VISIBILITIES) or "internal"
     rec["status"] = v.choice("status", raw.get("status"), STATUSES) or "final"
     rec["recorded"] = v.date("recorded", raw.get("recorded"))
+    rec["extra"] = _extra(v, raw.get("extra"))
     for custom in schema.fields:
         rec[custom.name] = _custom_value(v, custom, raw.get(custom.name))
 
@@ -390,6 +433,29 @@ def _capped(problems: list[Problem]) -> list[Problem]:
         severity="error" if errors else "warning",
     )
     return [*problems[:MAX_PROBLEMS], more]
+
+
+def _extra(v: _Validator, value: Any) -> dict[str, Any] | None:
+    """What an import kept of columns that map to no key: names to text (or lists of text)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        v.error(f"'extra' must be a mapping of names to text, not {_kind_of(value)}", "extra")
+        return None
+    out: dict[str, Any] = {}
+    for name, item in value.items():
+        if item is None:
+            continue
+        if isinstance(item, list):
+            out[str(name)] = v.text_list("extra", item)
+            continue
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            v.error(
+                f"'extra' item '{name}' must be text, not {_kind_of(item)}", "extra", "extra", name
+            )
+            continue
+        out[str(name)] = item.strip() if isinstance(item, str) else item
+    return out or None
 
 
 def _custom(schema: Schema) -> set[str]:
@@ -578,7 +644,7 @@ def to_document(rec: Mapping[str, Any], schema: Schema | None = None) -> dict[st
     doc: dict[str, Any] = {}
     for key in order:
         value = rec.get(key)
-        if value is None or value == [] or value == "":
+        if value is None or value == [] or value == "" or value == {}:
             continue
         if key == "visibility" and value == "internal":
             continue
@@ -609,9 +675,19 @@ def unique_id(base: str, taken: Callable[[str], bool]) -> str:
 
 
 def make_id(date: str | None, title: str) -> str:
-    """The id ``add`` and ``import`` make: ``YYYY-MM-<slug of the title>``."""
+    """The id ``add`` and ``import`` make: ``YYYY-MM-<slug of the title>``.
+
+    A title with nothing to spell in ASCII (``???``, a symbol no table knows) gives
+    ``YYYY-MM-<8 hex digits of its hash>``: stable, so a re-import finds it again.
+    """
     prefix = f"{date[:7]}-" if date else ""
-    return (prefix + slugify(title, 80 - len(prefix))).strip("-") or "lesson"
+    slug = slugify(title, 80 - len(prefix))
+    if not slug and title.strip():
+        import hashlib
+
+        norm = unicodedata.normalize("NFC", " ".join(title.split()))
+        slug = hashlib.sha256(norm.encode("utf-8")).hexdigest()[:8]
+    return (prefix + slug).strip("-") or "lesson"
 
 
 def id_from_foreign(value: str) -> str:

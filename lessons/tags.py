@@ -8,7 +8,6 @@ same record one after the other both land; nothing is lost.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,7 +309,8 @@ _NOT_PLURAL = ("ss", "us", "is")
 
 def word_key(tag: str) -> str:
     """One key for the spellings of a word: no hyphens, singular (``Hash_Tags`` → ``hashtag``)."""
-    key = re.sub(r"[^a-z0-9]", "", normalise_tag(tag))
+    # A normalised tag is letters, marks and digits of any script joined by hyphens.
+    key = normalise_tag(tag).replace("-", "")
     if len(key) > 4 and key.endswith("ies"):
         return key[:-3] + "y"
     if key.endswith(_PLURAL_ES):

@@ -49,6 +49,11 @@ MESSY_WARNINGS = (
     "  {f}, line 7: 'kind' must be one of mistake, success, observation, not 'mistke' "
     "(did you mean 'mistake'?)\n"
     "  {f}, line 8: missing required key 'summary'\n"
+    "the values of 'kind' in {f}: 'Mistake' (2), 'success' (2), 'observation' (1), "
+    "'mistke' (1)\n"
+    "hint: map each value that is not ours: --map-value 'kind:mistke=mistake'; or write them "
+    "all into a file with --dry-run --write-mapping FILE, edit it, and import with "
+    "--mapping FILE\n"
 )
 
 MESSY_IDS = [
@@ -92,7 +97,9 @@ def test_unknown_column_stops_the_import_and_names_the_map_to_use(kb: KB, tmp_pa
     assert res.stderr == (
         f"Error: 1 column of {f} is not a record key: 'Lesson Learned' (did you mean 'lesson'? "
         "--map 'Lesson Learned=lesson'); nothing was written\n"
-        "hint: map a column with --map 'SRC=KEY', or leave it out with --map 'SRC='\n"
+        "hint: map a column with --map 'SRC=KEY', or leave it out with --map 'SRC='; "
+        "--ignore-unmapped leaves out all such columns, --keep-unmapped keeps them under "
+        "extra:; --dry-run --write-mapping FILE writes all of this into a file to edit\n"
     )
     assert ids(kb) == []
 
@@ -108,10 +115,22 @@ def test_messy_spreadsheet_dry_run_writes_nothing_and_says_what_would_happen(
         f"would write  2012-01-hashtags-fell-flat  ({f}, line 4)\n"
         f"would write  2013-09-nobody-came  ({f}, line 6)\n"
         f"would write  2013-02-leap  ({f}, line 9)\n"
+        "\n"
+        f"--- entries/2012-09-hashtags-fell-flat.yaml ({f}, line 2)\n"
+        "id: 2012-09-hashtags-fell-flat\ntitle: Hashtags fell flat\nkind: mistake\n"
+        "date: 2012-09-10\nsummary: The audience disliked them.\nlesson: Try them first.\n"
+        "tags:\n- twitter\n- humour\n"
+        f"--- entries/2012-01-hashtags-fell-flat.yaml ({f}, line 4)\n"
+        "id: 2012-01-hashtags-fell-flat\ntitle: Hashtags fell flat\nkind: mistake\n"
+        "date: 2012-01-01\nsummary: Again.\n"
+        f"--- entries/2013-09-nobody-came.yaml ({f}, line 6)\n"
+        "id: 2013-09-nobody-came\ntitle: Nobody came\nkind: observation\ndate: 2013-09-01\n"
+        "summary: Few people came.\ntags:\n- events\n"
+        "… and 1 more\n"
     )
     assert res.stderr == MESSY_WARNINGS.format(f=f) + (
-        f"would import 4 records from {f} (write 4, update 0, skip 0, invalid 2, blank rows 2); "
-        "nothing was written (--dry-run)\n"
+        f"would import 4 records from {f} (write 4, update 0, skip 0, invalid 2, blank rows 2; "
+        "8 rows read); nothing was written (--dry-run)\n"
     )
     assert ids(kb) == []
 
@@ -124,7 +143,8 @@ def test_messy_spreadsheet_imports_its_valid_rows_and_names_the_invalid_ones(
     assert res.exit_code == 2
     assert res.stdout == ""
     assert res.stderr == MESSY_WARNINGS.format(f=f) + (
-        f"imported 4 records from {f} (written 4, updated 0, skipped 0, invalid 2, blank rows 2)\n"
+        f"imported 4 records from {f} (written 4, updated 0, skipped 0, invalid 2, blank rows 2; "
+        "8 rows read)\n"
     )
     assert ids(kb) == MESSY_IDS
     assert (kb.entries / "2012-09-hashtags-fell-flat.yaml").read_text() == textwrap.dedent(
@@ -158,7 +178,8 @@ def test_reimport_of_the_same_file_finds_the_same_ids(kb: KB, tmp_path: Path) ->
     ]
     skip = kb.run("import", f, "--map", "Lesson Learned=lesson", "--on-duplicate", "skip")
     assert skip.stderr.splitlines()[-1] == (
-        f"imported 0 records from {f} (written 0, updated 0, skipped 4, invalid 2, blank rows 2)"
+        f"imported 0 records from {f} (written 0, updated 0, skipped 4, invalid 2, blank rows 2; "
+        "8 rows read)"
     )
     assert ids(kb) == MESSY_IDS
 
@@ -194,7 +215,8 @@ def test_on_duplicate_update_keeps_comments_and_untouched_keys(kb: KB, tmp_path:
     res = kb.run("import", f, "--on-duplicate", "update", "--default", "tags=three;four")
     assert res.exit_code == 0, res.stderr
     assert (
-        res.stderr == f"imported 2 records from {f} (written 1, updated 1, skipped 0, invalid 0)\n"
+        res.stderr == f"imported 2 records from {f} (written 1, updated 1, skipped 0, invalid 0; "
+        "2 rows read)\n"
     )
     assert path.read_text() == textwrap.dedent(
         """\
@@ -210,7 +232,8 @@ def test_on_duplicate_update_keeps_comments_and_untouched_keys(kb: KB, tmp_path:
     )
     again = kb.run("import", f, "--on-duplicate", "update", "--default", "tags=three;four")
     assert again.stderr == (
-        f"imported 0 records from {f} (written 0, updated 0, skipped 0, invalid 0, unchanged 2)\n"
+        f"imported 0 records from {f} (written 0, updated 0, skipped 0, invalid 0, unchanged 2; "
+        "2 rows read)\n"
     )
 
 
@@ -223,7 +246,7 @@ def test_dry_run_names_updates_with_their_changed_keys_and_conflicts(
     assert update.exit_code == 0
     assert update.stdout == f"would update a  ({f}, line 2)  [title]\n"
     assert update.stderr == (
-        f"would import 1 record from {f} (write 0, update 1, skip 0, invalid 0); "
+        f"would import 1 record from {f} (write 0, update 1, skip 0, invalid 0; 1 row read); "
         "nothing was written (--dry-run)\n"
     )
     fail = kb.run("import", f, "--dry-run")
@@ -241,8 +264,8 @@ def test_import_from_stdin_needs_a_format(kb: KB) -> None:
     res = kb.run("import", "-", "--format", "jsonl", input=line + "\n")
     assert res.exit_code == 0
     assert (
-        res.stderr
-        == "imported 1 record from <stdin> (written 1, updated 0, skipped 0, invalid 0)\n"
+        res.stderr == "imported 1 record from <stdin> (written 1, updated 0, skipped 0, invalid 0; "
+        "1 row read)\n"
     )
     assert ids(kb) == ["from-a-pipe"]
     res = kb.run("import", "-", input=line)
@@ -263,7 +286,7 @@ def test_jsonl_invalid_lines_are_named_by_line_number(kb: KB, tmp_path: Path) ->
         "error: 2 rows not imported:\n"
         f"  {f}, line 2: not valid JSON: Expecting property name enclosed in double quotes\n"
         f"  {f}, line 3: 'date' must be a date YYYY-MM-DD, not 'soon'\n"
-        f"imported 1 record from {f} (written 1, updated 0, skipped 0, invalid 2)\n"
+        f"imported 1 record from {f} (written 1, updated 0, skipped 0, invalid 2; 3 rows read)\n"
     )
     assert ids(kb) == ["ok"]
 
@@ -279,7 +302,7 @@ def test_import_errors_in_the_command_line_are_usage_errors(kb: KB, tmp_path: Pa
     assert kb.run("import", str(tmp_path / "nope.csv")).stderr.startswith("Error: no such file")
     md = kb.run("import", source(tmp_path, "x.md", "# hi"))
     assert md.exit_code == 2
-    assert "hint: Markdown is written for people and is not read back" in md.stderr
+    assert f"  {tmp_path / 'x.md'}: missing required key 'kind'" in md.stderr
     f = source(tmp_path, "in.csv", "title\nx\n")
     bad = kb.run("import", f, "--on-duplicate", "merge")
     assert bad.exit_code == 2

@@ -454,7 +454,7 @@ def test_actions_done_on_a_flow_mapping_action_keeps_its_comment(kb: KB) -> None
     )
 
 
-def test_actions_done_takes_who_from_git_then_user(kb: KB, tmp_path: Path) -> None:
+def test_actions_done_takes_who_from_the_users_git_then_user(kb: KB, tmp_path: Path) -> None:
     kb.write("a.yaml", ACTIONS_A)
     home = tmp_path / "home"
     home.mkdir()
@@ -472,9 +472,22 @@ def test_actions_done_takes_who_from_git_then_user(kb: KB, tmp_path: Path) -> No
         "login-name"
     )
     if shutil.which("git"):
+        # The repository's own user.name is a stranger's setting in a cloned knowledge
+        # base: not taken. The user's global one is.
         subprocess.run(["git", "init", "-q", str(kb.root)], check=True, env=env)
         subprocess.run(
-            ["git", "-C", str(kb.root), "config", "user.name", "Git Person"], check=True, env=env
+            ["git", "-C", str(kb.root), "config", "user.name", "Repo Stranger"],
+            check=True,
+            env=env,
+        )
+        res = run("actions", "done", "a", "2")
+        assert res.returncode == 0, res.stderr
+        assert yaml.safe_load((kb.entries / "a.yaml").read_text())["actions"][1]["closed_by"] == (
+            "login-name"
+        )
+        run("actions", "reopen", "a", "2")
+        subprocess.run(
+            ["git", "config", "--global", "user.name", "Git Person"], check=True, env=env
         )
         res = run("actions", "done", "a", "2")
         assert res.returncode == 0, res.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
 
 from lessons.model import (
+    ID_RE,
     CustomField,
     Schema,
     id_from_foreign,
@@ -213,6 +215,38 @@ def test_id_rules() -> None:
     assert len(unique_id("a" * 90, lambda s: False)) == 80
     assert normalise_tag("Hash_Tags") == "hash-tags"
     assert normalise_tag("#Tweet", {"tweet": "twitter"}) == "twitter"
+
+
+def test_ids_from_titles_in_other_scripts_are_ascii_slugs() -> None:
+    # Transliterated (anyascii), never empty: a Cyrillic or Portuguese title gives a usable id.
+    assert make_id("2023-02-01", "Підрядник не виконав роботу вчасно") == (
+        "2023-02-pidryadnik-ne-vikonav-robotu-vchasno"
+    )
+    assert make_id("2023-05-04", "Lição Aprendida: ação corretiva") == (
+        "2023-05-licao-aprendida-acao-corretiva"
+    )
+    assert make_id(None, "日本語") == "ribenyu"
+    assert make_id("2024-01-09", "🚀🔥") == "2024-01-rocket-fire"
+    assert id_from_foreign("УРОК-15") == "urok-15"
+    # Nothing to spell: the date and a short hash of the title, the same every time.
+    made = make_id("2024-05-01", "⸻ ⸻")
+    assert re.fullmatch(r"2024-05-[0-9a-f]{8}", made)
+    assert made == make_id("2024-05-01", "⸻  ⸻") != make_id("2024-05-01", "⸻")
+    for title in ("Підрядник", "ação", "日本語", "🚀", "⸻", "ß"):
+        assert ID_RE.fullmatch(make_id("2024-05-01", title)), title
+
+
+def test_tags_keep_letters_of_any_script_case_folded_and_nfc() -> None:
+    assert normalise_tag("Підрядник") == "підрядник"
+    assert normalise_tag("日本語") == "日本語"
+    # A decomposed "ç" + "ã" (NFD) and upper case give the one NFC, folded spelling.
+    assert normalise_tag("AC\u0327A\u0303O") == normalise_tag("Ação") == "ação"
+    assert normalise_tag("Straße") == "strasse"
+    assert normalise_tag("Ризики Підрядників") == "ризики-підрядників"
+    assert normalise_tag("हिन्दी") == "हिन्दी"
+    rec, problems = validate(base(tags=["підрядник", "ação", "Ação"]), SCHEMA, stem="a-record")
+    assert rec is not None and rec["tags"] == ["підрядник", "ação"]
+    assert [p.message for p in problems] == ["tag 'Ação' is not normalised: write it as 'ação'"]
 
 
 def test_to_document_orders_keys_and_drops_defaults() -> None:

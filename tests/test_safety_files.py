@@ -281,3 +281,52 @@ def test_leftover_temporary_files_are_tidied_only_when_nothing_is_lost(kb: KB) -
     assert other.exists() and young.exists()
     done = lessons(kb.root, "check")
     assert ".t.yaml.def456.tmp" in done.stderr
+
+
+def test_markdown_folder_import_does_not_follow_links_out(kb: KB, tmp_path: Path) -> None:
+    kb.add("seed")
+    folder = tmp_path / "postmortems"
+    folder.mkdir()
+    (folder / "db-outage.md").write_text("# Database outage\n\n## What happened\n\nIt fell over.\n")
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nswordfish\n")
+    (folder / "notes.md").symlink_to(secret)
+    done = lessons(kb.root, "import", str(folder), "--default", "kind=mistake")
+    assert done.returncode == 0, done.stderr
+    assert "notes.md" in done.stderr and "not read" in done.stderr
+    exported = lessons(kb.root, "export", "--format", "json")
+    assert "swordfish" not in exported.stdout and "PRIVATE KEY" not in exported.stdout
+    assert "Database outage" in exported.stdout
+
+
+# --- lessons.yaml and the parsed copy beside the index, from a stranger ------------------
+
+
+def test_config_that_is_a_bomb_a_link_out_or_a_fifo_is_refused_cleanly(
+    kb: KB, tmp_path: Path
+) -> None:
+    kb.add("one")
+    config = kb.root / "lessons.yaml"
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for n in range(1, 8):
+        prev, cur = chr(ord("a") + n - 1), chr(ord("a") + n)
+        bomb += f"{cur}: &{cur} [{', '.join(['*' + prev] * 10)}]\n"
+    config.write_text(bomb)
+    done = lessons(kb.root, "list")
+    assert done.returncode == 2 and "aliases expand" in done.stderr
+    config.unlink()
+    secret = tmp_path / "settings.yaml"
+    secret.write_text("api_key: swordfish\n")
+    config.symlink_to(secret)
+    done = lessons(kb.root, "list")
+    assert done.returncode == 2 and "outside" in done.stderr
+    assert "swordfish" not in done.stderr and "api_key" not in done.stderr
+    config.unlink()
+    config.write_text("# only comments\n")
+    assert lessons(kb.root, "list").returncode == 0
+    # A FIFO where the parsed copy of lessons.yaml is kept: never opened (it would block).
+    cache = kb.root / ".lessons" / "config.json"
+    cache.unlink(missing_ok=True)
+    os.mkfifo(cache)
+    done = lessons(kb.root, "list")
+    assert done.returncode == 0 and done.stdout.startswith("one\t")

@@ -80,6 +80,22 @@ def test_normalise_tags_splits_commas_and_drops_repeats() -> None:
     assert normalise_tags(["a, b", "B", "a"]) == ["a", "b"]
 
 
+def test_normalise_tags_keeps_cyrillic_japanese_and_accented_tags() -> None:
+    assert normalise_tags(["Підрядник, Ризики", "日本語", "Ação", "acao"]) == [
+        "підрядник",
+        "ризики",
+        "日本語",
+        "ação",
+        "acao",
+    ]
+
+
+def test_word_key_of_a_cyrillic_tag_keeps_its_letters() -> None:
+    # The key used to drop every non-ASCII letter, so all Cyrillic tags were "the same word".
+    assert word_key("Підрядники") == "підрядники"
+    assert word_key("підрядник") != word_key("ризик")
+
+
 def test_normalise_tags_refuses_a_tag_without_letters() -> None:
     with pytest.raises(UsageError, match="tag '###' has no letters or digits"):
         normalise_tags(["###"])

@@ -14,6 +14,8 @@ from lessons.hashing import digest
 from lessons.model import Problem, Schema, excerpt, validate
 
 MAX_BYTES = 1024 * 1024
+# The problem of a file holding no document at all (only comments, or nothing).
+EMPTY = "file is empty"
 MAX_DEPTH = 50
 # Nodes a document may expand to once aliases are followed. A real record has a
 # few hundred; a "billion laughs" document has 10**9.
@@ -219,7 +221,7 @@ def parse_yaml(data: bytes, shown: str) -> tuple[Any, list[Problem]]:
     if len(docs) > 1:
         return None, [Problem("file holds more than one YAML document", path=shown, line=1)]
     if not docs or docs[0] is None:
-        return None, [Problem("file is empty", path=shown, line=1)]
+        return None, [Problem(EMPTY, path=shown, line=1)]
     return docs[0], []
 
 

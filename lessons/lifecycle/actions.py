@@ -31,14 +31,15 @@ class ActionChange:
 
 
 def who_am_i(root: Path) -> str | None:
-    """The name to record as ``closed_by``: git's ``user.name`` for the knowledge base's
-    folder, else the login name (``$USER``, ``$LOGNAME``); None when none is known."""
+    """The name to record as ``closed_by``: the user's own git ``user.name`` (global, not
+    the repository's: a cloned repository's settings are a stranger's), else the login
+    name (``$USER``, ``$LOGNAME``); None when none is known."""
     git = shutil.which("git")
     if git:
         try:
             found = subprocess.run(
-                [git, "config", "user.name"],
-                cwd=root,
+                [git, "config", "--global", "user.name"],
+                cwd=Path.home() if Path.home().is_dir() else "/",
                 capture_output=True,
                 text=True,
                 timeout=5,

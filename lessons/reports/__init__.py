@@ -17,6 +17,7 @@ from typing import Any
 
 from lessons.errors import UsageError
 from lessons.filters import Filters
+from lessons.mdtext import md_escape
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -231,14 +232,6 @@ def _template_where(exc: BaseException, folder: Path, main: str) -> tuple[str, i
             where = (name, tb.tb_lineno)
         tb = tb.tb_next
     return where
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
-
-
-def md_escape(text: Any) -> str:
-    """Text as literal Markdown: on one line, with the characters that mean markup escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def pct(value: float | None, digits: int = 0) -> str:

@@ -902,7 +902,7 @@ class Store:
                 out[row[0]] = "\n".join(p for p in row[1:] if p)
         return out
 
-    # --- import (lessons/interop.py) -----------------------------------------------
+    # --- import (lessons/interop/) -----------------------------------------------
 
     def id_paths(self) -> dict[str, str]:
         """id -> path of every indexed record (one query, for bulk duplicate checks)."""
@@ -920,6 +920,9 @@ def record_row(rec: dict[str, Any], path: str) -> tuple[Any, ...]:
     """The ``record`` table row of a normalised record."""
     body_parts = [rec.get(k) for k in ("expected", "why", "response", "evidence")]
     # Custom text and list fields are searchable too.
+    # What an import kept under ``extra`` is searchable too.
+    extra = rec.get("extra") or {}
+    body_parts += [" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in extra.values()]
     for key, value in rec.items():
         if key in STANDARD_KEYS:
             continue
