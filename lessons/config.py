@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,30 @@ CONFIG_KEYS = (
     "add_folder",
     "publish",
     "timezone",
+    "site",
 )
 PUBLISH_KEYS = ("public_only",)
+
+# The settings under ``site:`` (the published website, ``lessons site``).
+SITE_KEYS = ("templates", "organisation", "logo", "base_url", "internal", "external")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """``site:`` in ``lessons.yaml``: how ``lessons site`` looks and what it may publish.
+
+    Paths are relative to the knowledge base root and checked to stay inside it.
+    ``internal`` is None (public records only unless ``--internal``), True (internal
+    records too, always) or False (``--internal`` is refused). ``external`` lists the
+    origins the site may load anything from (none by default).
+    """
+
+    templates: str | None = None
+    organisation: str | None = None
+    logo: str | None = None
+    base_url: str | None = None
+    internal: bool | None = None
+    external: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,7 @@ class Config:
     # The zone imported timestamps are converted to before their date is taken (IANA
     # name, e.g. Europe/Lisbon); None: the machine's.
     timezone: str | None = None
+    site: SiteConfig = field(default_factory=SiteConfig)
     # A hash of the settings that change how records validate: a change re-indexes.
     fingerprint: str = ""
 
@@ -257,6 +281,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
             )
         if not isinstance(value, bool):
             raise fail(f"publish setting '{key}' must be true or false", "publish")
+    site = _parse_site(data.get("site"), fail)
 
     from lessons.model import normalise_tag
 
@@ -273,9 +298,55 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         add_folder=add_folder,
         public_only=bool(publish.get("public_only", False)),
         timezone=data.get("timezone"),
+        site=site,
         fingerprint=_fingerprint(
             {"stages": stages, "fields": raw_fields, "tag_aliases": norm_aliases}
         ),
+    )
+
+
+def _inside(value: str) -> bool:
+    """A relative path that names no parent folder (checked again, resolved, at use)."""
+    parts = Path(value).parts
+    return bool(parts) and not Path(value).is_absolute() and ".." not in parts
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _parse_site(raw: Any, fail: Any) -> SiteConfig:
+    """The ``site:`` mapping, each setting checked (an error names the key)."""
+    if raw is None:
+        return SiteConfig()
+    if not isinstance(raw, dict):
+        raise fail("'site' must be a mapping of settings (templates, organisation, …)", "site")
+    for key in raw:
+        if key not in SITE_KEYS:
+            raise fail(f"unknown site setting '{key}'{did_you_mean(str(key), SITE_KEYS)}", "site")
+    for key in ("templates", "organisation", "logo", "base_url"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise fail(f"'site.{key}' must be text", "site")
+    for key in ("templates", "logo"):
+        if raw.get(key) and not _inside(raw[key]):
+            raise fail(f"'site.{key}' must be a path inside the knowledge base", "site")
+    internal = raw.get("internal")
+    if internal is not None and not isinstance(internal, bool):
+        raise fail("'site.internal' must be true or false", "site")
+    external = raw.get("external") or []
+    if not isinstance(external, list) or not all(
+        isinstance(o, str) and _ORIGIN.fullmatch(o) for o in external
+    ):
+        raise fail(
+            "'site.external' must be a list of origins such as https://fonts.example.org",
+            "site",
+        )
+    return SiteConfig(
+        templates=raw.get("templates") or None,
+        organisation=raw.get("organisation") or None,
+        logo=raw.get("logo") or None,
+        base_url=raw.get("base_url") or None,
+        internal=internal,
+        external=tuple(external),
     )
 
 

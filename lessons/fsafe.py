@@ -20,22 +20,37 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
+def lstat_no_link(
+    path: Path, what: str, hint: str, error: type[LessonsError] = LessonsError
+) -> os.stat_result | None:
+    """The ``lstat`` of ``path`` (None when there is nothing there); a symbolic link
+    there is refused, naming ``what`` it stands for."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise error(f"cannot use {what}: {exc.strerror}", path=str(path)) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise error(
+            f"{what} is a symbolic link; lessons will not write through it",
+            path=str(path),
+            hint=hint,
+        )
+    return st
+
+
 def own_folder(path: Path) -> Path:
     """``path`` as a real folder (created if missing): never a link, never a file."""
     try:
         path.mkdir(exist_ok=True)
-        st = os.lstat(path)
     except OSError as exc:
-        raise LessonsError(
-            f"cannot write to this knowledge base: {exc.strerror}", path=str(path)
-        ) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise LessonsError(
-            f"{path.name}/ is a symbolic link; lessons will not write through it",
-            path=str(path),
-            hint="remove the link: lessons makes the folder itself",
-        )
-    if not stat.S_ISDIR(st.st_mode):
+        if not os.path.islink(path):
+            raise LessonsError(
+                f"cannot write to this knowledge base: {exc.strerror}", path=str(path)
+            ) from None
+    st = lstat_no_link(path, f"{path.name}/", "remove the link: lessons makes the folder itself")
+    if st is None or not stat.S_ISDIR(st.st_mode):
         raise LessonsError(f"{path.name} is not a folder", path=str(path))
     return path
 

@@ -541,8 +541,12 @@ def init_kb(path: Path, name: str | None = None) -> list[Path]:
         created.append(entries)
     ignore = path / ".gitignore"
     lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-    if f"{INDEX_DIR}/" not in lines and INDEX_DIR not in lines:
-        text = "\n".join([*lines, f"{INDEX_DIR}/"]) + "\n"
+    # The index, and the website `lessons site` writes by default (at the root only:
+    # a folder of records may be called site): both are derived from the records.
+    wanted = {f"{INDEX_DIR}/": (INDEX_DIR, f"{INDEX_DIR}/"), "/site/": ("/site", "/site/")}
+    missing = [line for line, forms in wanted.items() if not set(forms) & set(lines)]
+    if missing:
+        text = "\n".join([*lines, *missing]) + "\n"
         atomic_write(ignore, text)
         created.append(ignore)
     return created

@@ -78,3 +78,61 @@ def environment(folder: Path, *, html: bool, **options: Any) -> jinja2.Environme
         undefined=jinja2.StrictUndefined,
         **options,
     )
+
+
+def render_template(
+    env: jinja2.Environment, folder: Path, main: str, data: Any, *, shown: str | None = None
+) -> str:
+    """``main`` of ``folder`` rendered with ``data``; whatever goes wrong in a template
+    (syntax, a missing include, an unknown variable, a refused operation, a runtime
+    error) is a ``UsageError`` naming the template file and line."""
+    from jinja2.sandbox import SecurityError
+
+    from lessons.errors import UsageError
+
+    shown = shown or str(folder / main)
+    try:
+        return env.get_template(main).render(**data)
+    except jinja2.TemplateSyntaxError as exc:
+        raise UsageError(
+            f"the template has a syntax error: {exc.message}",
+            path=str(folder / exc.name) if exc.name else shown,
+            line=exc.lineno,
+        ) from exc
+    except jinja2.TemplateNotFound as exc:
+        if exc.name == main:
+            raise UsageError(f"no such template: {shown}") from exc
+        # An {% include %} or {% extends %} of a file that is not there (or not inside
+        # the template's folder).
+        message = f"the template includes '{exc.name}', which is not a file of its folder"
+        hint: str | None = f"templates may include only files inside {folder}"
+        caught: BaseException = exc
+    except jinja2.UndefinedError as exc:
+        message = f"the template uses something the report does not have: {exc.message}"
+        hint = "`--format json` shows every variable a template gets"
+        caught = exc
+    except SecurityError as exc:
+        message = f"the template tried something templates may not do: {exc}"
+        hint = "a template may only format the data it is given"
+        caught = exc
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        # A template's own mistake (iterating a number, dividing by zero, …).
+        message = f"the template failed: {type(exc).__name__}: {exc}"
+        hint = None
+        caught = exc
+    path, line = _where(caught, folder, main)
+    raise UsageError(message, path=path, line=line, hint=hint) from caught
+
+
+def _where(exc: BaseException, folder: Path, main: str) -> tuple[str, int | None]:
+    """The template file and line an error arose on: the innermost template of
+    ``folder`` in the traceback (Jinja2 rewrites tracebacks to point there)."""
+    tb = exc.__traceback__
+    where: tuple[str, int | None] = (str(folder / main), None)
+    prefix = str(folder) + os.sep
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith(prefix):
+            where = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return where

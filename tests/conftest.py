@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -151,6 +153,19 @@ def pg_url() -> Iterator[str]:
         )
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def as_unprivileged() -> list[str]:
+    """The prefix that runs a command without the power to ignore permission bits."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("unshare"):
+        pytest.skip("running as root and `unshare` is missing: cannot drop write access")
+    probe = subprocess.run(["unshare", "--user", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"running as root and user namespaces are unavailable: {probe.stderr!r}")
+    # In a new user namespace root's files are checked by their owner bits.
+    return ["unshare", "--user"]
 
 
 # --- PostgreSQL tests: marked, and counted for CI (.ci/run) ------------------------

@@ -42,7 +42,7 @@ def test_init_creates_config_entries_and_gitignore(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (target / "lessons.yaml").is_file()
     assert (target / "entries").is_dir()
-    assert (target / ".gitignore").read_text() == ".lessons/\n"
+    assert (target / ".gitignore").read_text() == ".lessons/\n/site/\n"
     again = lessons("init", str(target))
     assert again.returncode == 0
     assert "already a knowledge base" in again.stderr

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KB, REPO
+from conftest import KB, REPO, as_unprivileged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -625,19 +625,6 @@ def test_a_control_character_is_one_line_naming_its_line(kb: KB) -> None:
 # --- a read-only knowledge base ---------------------------------------------------------------
 
 
-def _as_unprivileged() -> list[str]:
-    """The prefix that runs a command without the power to ignore permission bits."""
-    if os.geteuid() != 0:
-        return []
-    if not shutil.which("unshare"):
-        pytest.skip("running as root and `unshare` is missing: cannot drop write access")
-    probe = subprocess.run(["unshare", "--user", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"running as root and user namespaces are unavailable: {probe.stderr!r}")
-    # In a new user namespace root's files are checked by their owner bits.
-    return ["unshare", "--user"]
-
-
 @pytest.fixture
 def read_only(tmp_path: Path) -> Iterator[Path]:
     """A knowledge base (three records, tags, a link) whose folders and files are read-only."""
@@ -698,7 +685,7 @@ WRITES = [
 def test_a_read_only_knowledge_base_searches_and_says_why_it_cannot_write(
     read_only: Path, tmp_path: Path, indexed: bool
 ) -> None:
-    prefix = _as_unprivileged()
+    prefix = as_unprivileged()
     if indexed:
         assert _run_as_user([], read_only, "index").returncode == 0
     _freeze(read_only)
@@ -739,7 +726,7 @@ def test_a_read_only_knowledge_base_searches_and_says_why_it_cannot_write(
 def test_read_only_entries_in_a_writable_root_refuse_each_write_cleanly(
     read_only: Path, tmp_path: Path
 ) -> None:
-    prefix = _as_unprivileged()
+    prefix = as_unprivileged()
     assert _run_as_user([], read_only, "index").returncode == 0
     _freeze(read_only, only="entries")
     before = _snapshot(read_only / "entries")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import KB, record_text
+from conftest import KB, as_unprivileged, record_text
 
 from lessons.store.location import APPLICATION_ID, cache_base, fallback_index
 
@@ -259,21 +259,10 @@ def test_cache_folder_prepared_by_someone_else_is_not_used(
     assert index.parent.owner() == Path.home().owner() or os.geteuid() == index.parent.stat().st_uid
 
 
-def _drop_root() -> list[str]:
-    if os.geteuid() != 0:
-        return []
-    if not shutil.which("unshare"):
-        pytest.skip("running as root and `unshare` is missing: cannot drop write access")
-    probe = subprocess.run(["unshare", "--user", "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"running as root and user namespaces are unavailable: {probe.stderr!r}")
-    return ["unshare", "--user"]
-
-
 def test_read_only_knowledge_base_never_uses_the_old_shared_temp_path(
     tmp_path: Path,
 ) -> None:
-    prefix = _drop_root()
+    prefix = as_unprivileged()
     root = tmp_path / "ro"
     kb = KB(root)
     kb.add("one", title="Certificate expired on the gateway")

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "mv": "lifecycle",
     "import": "interop",
     "export": "interop",
+    "site": "site",
 }
 
 # Global options that take a value (the next argument is not a command name).

@@ -9,13 +9,11 @@ receive exactly the dict ``--format json`` prints, so a user's own template
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lessons.errors import UsageError
 from lessons.filters import Filters
 from lessons.mdtext import md_escape
 
@@ -142,10 +140,7 @@ def render(
     HTML is autoescaped. A user's template gets the same variables; an error in
     it (syntax, an unknown variable) is a ``UsageError`` naming file and line.
     """
-    import jinja2
-    from jinja2.sandbox import SecurityError
-
-    from lessons.templating import environment
+    from lessons.templating import environment, render_template
 
     if template is not None:
         # The template the user named, wherever its name leads; what it includes must
@@ -166,50 +161,8 @@ def render(
     env.filters["signed"] = signed
     shown = str(template) if template else name
     main = template.name if template else name
-    try:
-        tmpl = env.get_template(main)
-        text = tmpl.render(**data)
-        return text if template or html else tidy_markdown(text)
-    except jinja2.TemplateSyntaxError as exc:
-        raise UsageError(
-            f"the template has a syntax error: {exc.message}",
-            path=str(folder / exc.name) if exc.name else shown,
-            line=exc.lineno,
-        ) from exc
-    except jinja2.TemplateNotFound as exc:
-        if exc.name == main:
-            raise UsageError(f"no such template: {shown}") from exc
-        # An {% include %} or {% extends %} of a file that is not there (or not inside
-        # the template's folder).
-        path, line = _template_where(exc, folder, main)
-        raise UsageError(
-            f"the template includes '{exc.name}', which is not a file of its folder",
-            path=path,
-            line=line,
-            hint=f"templates may include only files inside {folder}",
-        ) from exc
-    except jinja2.UndefinedError as exc:
-        path, line = _template_where(exc, folder, main)
-        raise UsageError(
-            f"the template uses something the report does not have: {exc.message}",
-            path=path,
-            line=line,
-            hint="`--format json` shows every variable a template gets",
-        ) from exc
-    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-        # A template's own mistake (iterating a number, dividing by zero, …).
-        path, line = _template_where(exc, folder, main)
-        raise UsageError(
-            f"the template failed: {type(exc).__name__}: {exc}", path=path, line=line
-        ) from exc
-    except SecurityError as exc:
-        path, line = _template_where(exc, folder, main)
-        raise UsageError(
-            f"the template tried something templates may not do: {exc}",
-            path=path,
-            line=line,
-            hint="a template may only format the report's data",
-        ) from exc
+    text = render_template(env, folder, main, data, shown=shown)
+    return text if template or html else tidy_markdown(text)
 
 
 def tidy_markdown(text: str) -> str:
@@ -218,20 +171,6 @@ def tidy_markdown(text: str) -> str:
     text = re.sub(r"([^\n])\n(#{1,6} )", r"\1\n\n\2", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n") + "\n"
-
-
-def _template_where(exc: BaseException, folder: Path, main: str) -> tuple[str, int | None]:
-    """The template file and line an error arose on: the innermost template of
-    ``folder`` in the traceback (Jinja2 rewrites tracebacks to point there)."""
-    tb = exc.__traceback__
-    where: tuple[str, int | None] = (str(folder / main), None)
-    prefix = str(folder) + os.sep
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.startswith(prefix):
-            where = (name, tb.tb_lineno)
-        tb = tb.tb_next
-    return where
 
 
 def pct(value: float | None, digits: int = 0) -> str:

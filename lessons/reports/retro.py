@@ -63,10 +63,18 @@ class Retro:
 
 
 def build_retro(
-    kb: Any, filters: Filters | None = None, *, limit: int = 20, today: str | None = None
+    kb: Any,
+    filters: Filters | None = None,
+    *,
+    limit: int = 20,
+    today: str | None = None,
+    recurrences: tuple[list[dict[str, Any]], str | None] | None = None,
 ) -> Retro:
     """The retrospective of the records ``filters`` select; ``limit`` items per list.
 
+    ``recurrences`` is what ``reports.recurring(kb)`` returned for the whole knowledge
+    base, for a caller making many retrospectives of one knowledge base (the site:
+    one a year) that would otherwise compare every mistake with every other for each.
     Raises ``NoMatchError`` when the selection is empty.
     """
     filters = filters or Filters()
@@ -84,7 +92,11 @@ def build_retro(
     dates = sorted(r["date"] for r in rows if r["date"])
 
     by_kind = {k: [r for r in rows if r["kind"] == k] for k in KINDS}
-    found, note = recurring(kb, filters)
+    if recurrences is None:
+        found, note = recurring(kb, filters)
+    else:
+        found = [r for r in recurrences[0] if r["later"]["id"] in selected]
+        note = recurrences[1]
     went_well = _listing(by_kind["success"], limit)
     went_wrong = _listing(by_kind["mistake"], limit)
     observed = _listing(by_kind["observation"], limit)

@@ -25,6 +25,7 @@ import stat
 from pathlib import Path
 
 from lessons.errors import StoreError
+from lessons.fsafe import lstat_no_link
 from lessons.hashing import digest
 
 # The 32-bit marker every index carries in its SQLite header ("LESN").
@@ -63,21 +64,13 @@ def real_inside(path: Path, folder: Path) -> bool:
     return True
 
 
+_REBUILT = "remove the link (the index is rebuilt from the records) or pass --db"
+
+
 def check_index_dir(folder: Path) -> None:
     """Refuse an index folder that is a symbolic link or not a folder."""
-    try:
-        st = os.lstat(folder)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StoreError(f"cannot use the index folder: {exc.strerror}", path=str(folder)) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise StoreError(
-            "the index folder is a symbolic link; lessons will not write through it",
-            path=str(folder),
-            hint="remove the link (the index is rebuilt from the records) or pass --db",
-        )
-    if not stat.S_ISDIR(st.st_mode):
+    st = lstat_no_link(folder, "the index folder", _REBUILT, StoreError)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
         raise StoreError("the index folder is not a folder", path=str(folder))
 
 
@@ -100,18 +93,9 @@ def check_sqlite_file(path: Path, *, legacy_ok: bool) -> bool:
                     path=str(companion),
                     hint="remove it; the index is rebuilt from the records",
                 )
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+    st = lstat_no_link(path, "the index", _REBUILT, StoreError)
+    if st is None:
         return False
-    except OSError as exc:
-        raise StoreError(f"cannot use the index: {exc.strerror}", path=str(path)) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise StoreError(
-            "the index is a symbolic link; lessons will not write through it",
-            path=str(path),
-            hint="remove the link (the index is rebuilt from the records) or pass --db",
-        )
     if not stat.S_ISREG(st.st_mode):
         raise StoreError(
             "the index location is not a regular file; lessons will not touch it",
