@@ -73,17 +73,32 @@ def check(kb: KnowledgeBase) -> CheckResult:
     store = kb.store
     result = CheckResult(records=store.count())
     problems = store.file_problems()
-    result.files = int(store.one("SELECT count(*) FROM file")[0])
+    result.files = store.file_count()
     for path, items in problems:
         for p in items:
             result.add(Finding(path, p.get("line"), p.get("field"), p["message"], p["severity"]))
     lines = _Lines(kb.root)
-    info = {r[0]: (r[1], r[2], r[3]) for r in store.all("SELECT id, path, date, kind FROM record")}
+    info = store.record_facts()
     links = store.all_links()
+    # Links into another knowledge base (KB:ID) are checked against a shared index,
+    # where one is in use; a local index cannot tell, and says nothing of them.
+    elsewhere = {dst for _, dst, *_ in links if ":" in dst}
+    found_elsewhere = store.existing(elsewhere) if store.shared and elsewhere else elsewhere
     for src, dst, rel, _note, seq in links:
         if src not in info:
             continue
         path = info[src][0]
+        if dst in elsewhere:
+            if dst not in found_elsewhere:
+                result.add(
+                    Finding(
+                        path,
+                        lines.of(path, "links", seq),
+                        "links",
+                        f"link to '{dst}', which is in no knowledge base of the index",
+                    )
+                )
+            continue
         if dst not in info:
             from lessons.model import did_you_mean
 

@@ -32,9 +32,12 @@ CONFIG_KEYS = (
     "index",
     "add_folder",
     "language",
+    "publish",
     "timezone",
     "site",
 )
+PUBLISH_KEYS = ("public_only",)
+
 # The settings under ``site:`` (the published website, ``lessons site``).
 SITE_KEYS = ("templates", "organisation", "logo", "base_url", "internal", "external")
 
@@ -71,6 +74,10 @@ class Config:
     add_folder: str | None = None
     # The records' language: stemming, stop words and spelling (lessons/search/language.py).
     language: str = "english"
+    # `publish: {public_only: true}`: a shared index gets public records only.
+    public_only: bool = False
+    # True when lessons.yaml gives `name:` (else the folder's name is the key).
+    named: bool = False
     # The zone imported timestamps are converted to before their date is taken (IANA
     # name, e.g. Europe/Lisbon); None: the machine's.
     timezone: str | None = None
@@ -88,9 +95,23 @@ class Config:
         """What record validation needs."""
         return Schema(stages=self.stages, fields=self.fields, tag_aliases=self.tag_aliases)
 
+    @property
+    def key(self) -> str:
+        """The knowledge base's name in a shared index and in ``KB:ID`` references:
+        ``name:`` as a slug, or the folder's name where lessons.yaml gives none."""
+        return kb_key(self.name if self.named else self.root.name)
+
     def default_db_url(self) -> str:
         """``sqlite:///<root>/.lessons/index.db``."""
         return f"sqlite:///{self.root / INDEX_DIR / 'index.db'}"
+
+
+def kb_key(name: str) -> str:
+    """A knowledge base's key: its name as a slug ('Digital Engagement lessons' ->
+    'digital-engagement-lessons'); a name without a letter or digit is hashed."""
+    from lessons.model import slugify
+
+    return slugify(name, max_len=60) or f"kb-{digest(name.encode(), 4)}"
 
 
 def find_root(kb: str | None = None, cwd: Path | None = None) -> Path:
@@ -252,6 +273,17 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
     if add_folder and (Path(add_folder).is_absolute() or ".." in Path(add_folder).parts):
         raise fail("'add_folder' must be a folder inside entries/", "add_folder")
 
+    publish = data.get("publish") or {}
+    if not isinstance(publish, dict):
+        raise fail("'publish' must be a mapping, e.g. {public_only: true}", "publish")
+    for key, value in publish.items():
+        if key not in PUBLISH_KEYS:
+            raise fail(
+                f"unknown publish setting '{key}'{did_you_mean(str(key), PUBLISH_KEYS)}",
+                "publish",
+            )
+        if not isinstance(value, bool):
+            raise fail(f"publish setting '{key}' must be true or false", "publish")
     site = _parse_site(data.get("site"), fail)
     language = "english"
     if data.get("language") is not None:
@@ -273,6 +305,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
     return Config(
         root=root,
         name=data.get("name") or "lessons",
+        named=bool(data.get("name")),
         stages=tuple(stages),
         fields=tuple(fields),
         tag_aliases=norm_aliases,
@@ -280,6 +313,7 @@ def _parse(root: Path, data: dict[str, Any], shown: str, text: str) -> Config:
         index=data.get("index"),
         add_folder=add_folder,
         language=language,
+        public_only=bool(publish.get("public_only", False)),
         timezone=data.get("timezone"),
         site=site,
         fingerprint=_fingerprint(
@@ -356,4 +390,6 @@ synonyms: {{}}
 #   disk-full: [out of storage, no space left]
 # The language of the records: stemming, stop words, spelling (default english).
 # language: portuguese
+# Publishing to a shared index (lessons --db postgresql://... index): public records only?
+# publish: {{public_only: true}}
 """

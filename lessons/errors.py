@@ -58,3 +58,7 @@ class NoMatchError(LessonsError):
 
 class StoreError(LessonsError):
     """The index store could not be opened or written."""
+
+
+class AccessError(StoreError):
+    """The index's server refused this role what the command needs (read-only role)."""

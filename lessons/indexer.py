@@ -36,6 +36,9 @@ class SyncReport:
     removed: int = 0
     rebuilt: bool = False
     skipped: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Publishing public records only: files read and left out of the shared index.
+    withheld: int = 0
+    withheld_paths: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -372,20 +375,38 @@ def _problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
     return [{**p.as_dict(), "severity": p.severity} for p in problems]
 
 
-def sync(store: Store, config: Config, *, progress: Progress | None = None) -> SyncReport:
-    """Bring the store in step with the files; cheap when nothing changed."""
-    report = SyncReport(rebuilt=store.ensure_schema(config.fingerprint))
+def sync(
+    store: Store,
+    config: Config,
+    *,
+    progress: Progress | None = None,
+    reset: bool = False,
+    public_only: bool = False,
+) -> SyncReport:
+    """Bring the store in step with the files; cheap when nothing changed.
+
+    On a shared index this publishes the knowledge base: its own rows only, in one
+    transaction. ``reset`` publishes it afresh (its rows dropped and written again,
+    still in one transaction); ``public_only`` leaves out every record that is not
+    ``visibility: public`` (and keeps nothing of them, not even the file's name).
+    """
+    fingerprint = config.fingerprint + (":public" if public_only else "")
+    fresh = store.ensure_schema(fingerprint)
+    report = SyncReport(rebuilt=fresh)
+    # A shared index drops this knowledge base's rows inside the transaction below,
+    # so that searches see the old publication until the new one is complete.
+    reset = store.shared and (reset or fresh)
     # The stamp of the last sync's scan: equal stamps mean nothing changed, without
     # reading 100,000 signatures back from the index.
-    last = store.get_meta("scan")
+    last = None if reset else store.get_meta("scan")
     found = scan(config.root, config.entries, expected=_files_in(last))
     report.warnings = found.warnings
     stamp = found.stamp
     if last == stamp:
         return report
     disk = set(found.signatures())
-    indexed = store.file_signatures()
-    if disk == indexed:
+    indexed = set() if reset else store.file_signatures()
+    if disk == indexed and not reset:
         with store.transaction():
             store.set_meta("scan", stamp)
         return report
@@ -393,11 +414,21 @@ def sync(store: Store, config: Config, *, progress: Progress | None = None) -> S
         # The write lock is held from here. Another process may have synced since the
         # look above: then look again, or this sync would insert files that one
         # inserted (each "a duplicate of itself") or drop files it found.
-        if store.get_meta("scan") != last:
+        if reset:
+            report.removed = store.forget_kb()
+            store.set_meta("config", fingerprint)
+            indexed = set()
+        elif store.get_meta("scan") != last:
             found = scan(config.root, config.entries, expected=found.files)
             disk, stamp = set(found.signatures()), found.stamp
             indexed = store.file_signatures()
-        _apply(store, config, report, disk, indexed, stamp, progress)
+        _apply(store, config, report, disk, indexed, stamp, progress, public_only)
+    if reset:
+        # Counted as records: what went and came back is a change, not a removal.
+        back = min(report.removed, report.added)
+        report.removed -= back
+        report.added -= back
+        report.changed += back
     return report
 
 
@@ -415,6 +446,7 @@ def _apply(
     indexed: set[str],
     stamp: str,
     progress: Progress | None,
+    public_only: bool = False,
 ) -> None:
     """The body of ``sync``, inside its transaction: read what changed, write it."""
     if disk == indexed:
@@ -426,12 +458,14 @@ def _apply(
     candidates = sorted(on_disk)
     known = store.file_digests(stale & on_disk.keys())
     loaded = iter_loaded(config.root, config.schema, candidates, progress)
+    if public_only:
+        loaded = _public(loaded, report)
     if not indexed:
         # An empty index: stream the files straight in (memory stays flat at 100k).
         with store.bulk():
             _insert(store, config.root, loaded, on_disk, empty=True)
             store.set_meta("scan", stamp)
-        report.added = len(candidates)
+        report.added = len(candidates) - report.withheld
         return
     fresh: list[Loaded] = []
     for item in loaded:
@@ -441,15 +475,19 @@ def _apply(
             store.touch_file(item.path, mtime, size)
         else:
             fresh.append(item)
+    fresh_paths = {item.path for item in fresh}
     replaced = [item.path for item in fresh if item.path in known]
-    gone = store.delete_paths(removed + replaced)
+    # A published record that is no longer public: its rows go, as if its file had.
+    hidden = [p for p in known if p not in fresh_paths and p in on_disk and public_only]
+    hidden = [p for p in hidden if p in report.withheld_paths]
+    gone = store.delete_paths(removed + replaced + hidden)
     _insert(store, config.root, fresh, on_disk, empty=False)
     if gone or removed:
         _retry_duplicates(store, config)
     store.set_meta("scan", stamp)
-    report.removed = len(removed)
-    report.changed = len(replaced)
-    report.added = len(fresh) - len(replaced)
+    report.removed += len(removed) + len(hidden)
+    report.changed += len(replaced)
+    report.added += len(fresh) - len(replaced)
 
 
 BATCH = 500
@@ -518,18 +556,23 @@ def _id_line(path: Path) -> int:
 
 
 def _owners(store: Store, ids: list[str]) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for rid, path in store.all(f"SELECT id, path FROM record WHERE id IN ({marks})", chunk):
-            owners[rid] = path
-    return owners
+    return store.owners(ids)
+
+
+def _public(items: Iterable[Loaded], report: SyncReport) -> Iterator[Loaded]:
+    """The files whose record is public; the others are counted and left out (an
+    invalid file is left out too: its problems may quote what it holds)."""
+    for item in items:
+        if item.record is not None and item.record.get("visibility") == "public":
+            yield item
+        else:
+            report.withheld += 1
+            report.withheld_paths.add(item.path)
 
 
 def _retry_duplicates(store: Store, config: Config) -> None:
     """Files refused as duplicates may own their id now that another record went."""
-    rows = store.all("SELECT path, mtime_ns, size FROM file WHERE duplicate = ?", (True,))
+    rows = store.duplicate_files()
     stats = {r[0]: (r[1], r[2]) for r in rows if (config.root / r[0]).is_file()}
     if not stats:
         return

@@ -7,8 +7,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from lessons.config import INDEX_DIR, Config, find_root, load_config
+from lessons.config import INDEX_DIR, Config, find_root, kb_key, load_config
 from lessons.errors import (
+    AccessError,
     ConflictError,
     LessonsError,
     NotFoundError,
@@ -32,7 +33,15 @@ from lessons.store.location import (
 class KnowledgeBase:
     """The files under ``root`` and the index derived from them."""
 
-    def __init__(self, config: Config, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db_url: str | None = None,
+        *,
+        across: bool = False,
+        from_kb: tuple[str, ...] = (),
+        detached: bool = False,
+    ) -> None:
         self.config = config
         self.root = config.root
         self.read_only = False
@@ -41,15 +50,41 @@ class KnowledgeBase:
         self.db_url = self._choose_url(db_url or os.environ.get("LESSONS_DB") or None)
         self._store: Store | None = None
         self.synced = False  # set once this process has brought the index up to date
+        # On a shared index, reads cover every knowledge base in it (``across``) or the
+        # ones named, and otherwise (and every write) this knowledge base alone.
+        # ``detached``: no knowledge base here; a shared index is read as it is.
+        self.across = across
+        self.from_kb = from_kb
+        self.detached = detached
         self.recovered: list[str] = []  # files put back after an interrupted rm or mv
 
     @classmethod
     def open(
-        cls, kb: str | None = None, db: str | None = None, cwd: Path | None = None
+        cls,
+        kb: str | None = None,
+        db: str | None = None,
+        cwd: Path | None = None,
+        *,
+        across: bool = False,
+        from_kb: tuple[str, ...] = (),
     ) -> KnowledgeBase:
-        """Find the root (SPEC §1), read its configuration."""
-        root = find_root(kb, cwd)
-        return cls(load_config(root), db)
+        """Find the root (SPEC §1), read its configuration. A command that reads across
+        a shared index needs no knowledge base of its own."""
+        try:
+            root = find_root(kb, cwd)
+        except UsageError:
+            url = db or os.environ.get("LESSONS_DB") or ""
+            if kb or not across or not is_shared_url(url):
+                raise
+            here = (cwd or Path.cwd()).resolve()
+            config = Config(root=here, name="")
+            return cls(config, url, across=True, from_kb=from_kb, detached=True)
+        return cls(load_config(root), db, across=across, from_kb=from_kb)
+
+    @property
+    def home(self) -> str | None:
+        """This knowledge base's key in a shared index (None when there is none here)."""
+        return None if self.detached else self.config.key
 
     def _choose_url(self, explicit: str | None) -> str:
         """The index URL: the user's own ``--db``/``$LESSONS_DB`` as given; ``index:`` of
@@ -115,8 +150,34 @@ class KnowledgeBase:
         """The open index (opened on first use)."""
         if self._store is None:
             # Inside .lessons/, an index of an earlier version (no marker yet) is ours too.
-            self._store = open_store(self.db_url, legacy_ok=self._own_folder())
+            store = open_store(self.db_url, legacy_ok=self._own_folder())
+            store.home = self.home
+            try:
+                store.scope = self._scope(store)
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
         return self._store
+
+    def _scope(self, store: Store) -> tuple[str, ...] | None:
+        """The knowledge bases reads cover (None: every one in the index)."""
+        named = tuple(dict.fromkeys(kb_key(n) for n in self.from_kb))
+        if not store.shared:
+            others = [n for n in named if n != self.home]
+            if others:
+                raise UsageError(
+                    f"--from-kb {others[0]}: the local index holds one knowledge base,"
+                    f" '{self.home}'",
+                    hint="several knowledge bases are searched in a shared index:"
+                    " --db postgresql://… (docs/postgres.md)",
+                )
+            return None
+        if named:
+            return named
+        if self.across:
+            return None
+        return (self.home,) if self.home is not None else ()
 
     def _own_folder(self) -> bool:
         """True when the index lives in this knowledge base's ``.lessons/`` (which must
@@ -133,13 +194,24 @@ class KnowledgeBase:
             self._store.close()
             self._store = None
 
-    def sync(self, progress: Progress | None = None, *, allow_stale: bool = True) -> SyncReport:
+    def sync(
+        self,
+        progress: Progress | None = None,
+        *,
+        allow_stale: bool = True,
+        publish: bool = False,
+        public_only: bool | None = None,
+    ) -> SyncReport:
         """Bring the index up to date; a corrupt index file of ours is rebuilt on the way.
 
         When the index cannot be written (a full disk) but holds an earlier sync,
         ``allow_stale`` lets a reading command go on with it, with a note saying so.
+
+        On a shared index this publishes the knowledge base when this role may write
+        it; otherwise (a read-only role, or no knowledge base here) the index is read
+        as last published, unless ``publish`` asked for it: then that is an error.
         """
-        if (self.root / INDEX_DIR / "pending").is_dir():
+        if not self.detached and (self.root / INDEX_DIR / "pending").is_dir():
             # A multi-file change (rm, mv) was killed half way: put its files back first.
             from lessons.lifecycle.batch import recover
 
@@ -150,6 +222,14 @@ class KnowledgeBase:
                     f"an interrupted rm or mv was undone: {n} file{'s' if n != 1 else ''} "
                     "put back as they were"
                 )
+        if is_shared_url(self.db_url):
+            return self._publish(progress, publish=publish, public_only=public_only)
+        if public_only is not None:
+            raise UsageError(
+                "--public-only is for publishing to a shared index (--db postgresql://…)",
+                hint="the local index holds every record; `lessons export --public` writes"
+                " the public ones out",
+            )
         try:
             report = sync(self.store, self.config, progress=progress)
         except sqlite3.DatabaseError as exc:
@@ -171,18 +251,91 @@ class KnowledgeBase:
         self.synced = True
         return report
 
-    def rebuild(self, progress: Progress | None = None) -> SyncReport:
-        """Throw the index away and build it again from the files."""
+    def _publish(
+        self,
+        progress: Progress | None,
+        *,
+        publish: bool,
+        public_only: bool | None,
+        reset: bool = False,
+    ) -> SyncReport:
+        """``sync`` on a shared index."""
+        store: Any = self.store
+        self.synced = True
+        store.prepare(create=self.home is not None)
+        self._check_from_kb(store)
+        if self.home is None:
+            return SyncReport()
+        if not store.can_publish():
+            if publish:
+                raise AccessError(
+                    f"the role '{store.role}' may only read the index at {store.where_};"
+                    " nothing was published",
+                    hint="publishing needs SELECT, INSERT, UPDATE and DELETE on the tables of"
+                    " schema 'lessons' (docs/postgres.md, Roles)",
+                )
+            return SyncReport()
+        if public_only is None:
+            # Once published public-only, a knowledge base stays so in this index until
+            # a publication says otherwise (--no-public-only): a later command run here
+            # must not publish its internal records.
+            stored = store.get_meta("config") or ""
+            public_only = self.config.public_only or stored.endswith(":public")
+        report = sync(store, self.config, progress=progress, reset=reset, public_only=public_only)
+        self.notes.extend(report.warnings)
+        report.skipped = store.skipped_files()
+        return report
+
+    def _check_from_kb(self, store: Any) -> None:
+        """Every knowledge base --from-kb names must be in the index."""
+        if not self.from_kb or store.scope is None:
+            return
+        known = store.knowledge_bases()
+        missing = [k for k in store.scope if k not in known and k != self.home]
+        if missing:
+            raise NotFoundError(
+                f"no knowledge base '{missing[0]}' in the index at {store.where_}",
+                hint=f"it holds: {', '.join(known) or 'none yet'}",
+            )
+
+    def rebuild(
+        self, progress: Progress | None = None, *, public_only: bool | None = None
+    ) -> SyncReport:
+        """Throw the index away and build it again from the files (on a shared index,
+        this knowledge base's rows alone, in one transaction)."""
         if self.db_url.startswith("sqlite:///"):
+            if public_only is not None:
+                self.sync(public_only=public_only)  # refused: not for a local index
             report = self._rebuild_sqlite(progress)
         else:
-            self.store.create_schema()
-            report = sync(self.store, self.config, progress=progress)
+            report = self._publish(progress, publish=True, public_only=public_only, reset=True)
         report.rebuilt = True
         self.notes.extend(report.warnings)
         report.skipped = self.store.skipped_files()
         self.synced = True
         return report
+
+    def drop(self) -> int:
+        """Remove this knowledge base's rows from a shared index and nothing else;
+        return how many of its files the index knew."""
+        if not is_shared_url(self.db_url):
+            raise UsageError(
+                "--drop removes a knowledge base from a shared index (--db postgresql://…)",
+                hint="the local index is derived from the files: `lessons index --rebuild`"
+                " starts it over",
+            )
+        if self.home is None:
+            raise UsageError("no knowledge base here to drop: run it inside one, or with --kb")
+        store: Any = self.store
+        store.prepare()
+        if not store.can_publish():
+            raise AccessError(
+                f"the role '{store.role}' may only read the index at {store.where_};"
+                " nothing was removed",
+                hint="removing needs DELETE on the tables of schema 'lessons'",
+            )
+        with store.transaction():
+            return int(store.forget_kb())
 
     def _rebuild_sqlite(self, progress: Progress | None) -> SyncReport:
         path = self.index_path
@@ -235,21 +388,28 @@ class KnowledgeBase:
     def resolve(self, ref: str) -> str:
         """The id ``ref`` names: itself, the record of the file it is a path to
         (``entries/x.yaml``, from the working folder or the root), or the one id it is a
-        prefix of."""
+        prefix of. On a shared index another knowledge base's record is ``KB:ID``; a
+        plain id is looked for at home first, then in every knowledge base the reads
+        cover."""
         ref = ref.strip()
         store = self.store
-        if store.owner_of(ref) is not None:
-            return ref
+        rec = store.get(ref) if ref else None
+        if rec is not None:
+            return str(rec["id"])
         if ref.endswith((".yaml", ".yml")) or "/" in ref or os.sep in ref:
             return self._record_of_file(ref)
         matches = store.ids_with_prefix(ref) if ref else []
+        if store.shared and matches:
+            exact = [m for m in matches if m.rpartition(":")[2] == ref.rpartition(":")[2]]
+            at_home = [m for m in matches if ":" not in m]
+            matches = exact or at_home or matches
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
             shown = ", ".join(matches[:5]) + (" …" if len(matches) > 5 else "")
             raise UsageError(
                 f"'{ref}' is the start of more than one id: {shown}",
-                hint="type more of the id",
+                hint="type more of the id" + (", or KB:ID" if store.shared else ""),
             )
         raise NotFoundError(f"no record with id '{ref}'", hint=self._closest_hint(ref))
 
@@ -285,7 +445,14 @@ class KnowledgeBase:
     def _closest_hint(self, ref: str) -> str | None:
         from rapidfuzz import fuzz, process
 
-        pairs = self.store.id_titles()
+        store = self.store
+        if store.shared:
+            # Not every id of a million into Python: the server finds the closest.
+            pairs = store.closest_ids(ref, 3)  # type: ignore[attr-defined]
+            if not pairs:
+                return "`lessons list` shows every id"
+            return "closest: " + "; ".join(f"{rid}  ({title})" for rid, title in pairs)
+        pairs = store.id_titles()
         if not pairs:
             return "the knowledge base is empty"
         choices = {rid: f"{rid} {title}" for rid, title in pairs}
@@ -303,8 +470,20 @@ class KnowledgeBase:
         return rec
 
     def path_of(self, rec: dict[str, Any]) -> Path:
-        """The file of an indexed record."""
+        """The file of an indexed record (of this knowledge base: another's record,
+        read from a shared index, is changed in its own folder)."""
+        kb = rec.get("kb")
+        if self.detached or (kb is not None and kb != self.home):
+            raise UsageError(
+                f"'{rec['id']}' belongs to knowledge base '{kb}': change it in its own folder",
+                hint="a shared index only reads other knowledge bases' records",
+            )
         return self.root / rec["path"]
+
+
+def is_shared_url(url: str) -> bool:
+    """True for the URL of a shared (PostgreSQL) index."""
+    return url.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
 
 
 def _corrupt(exc: sqlite3.DatabaseError) -> bool:

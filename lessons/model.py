@@ -155,6 +155,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{best}'?)" if best else ""
 
 
+def is_link_target(to: str) -> bool:
+    """An id, or ``KB:ID``: a record of another knowledge base (a shared index)."""
+    kb, sep, rid = to.rpartition(":")
+    return bool(ID_RE.fullmatch(rid)) and (not sep or bool(ID_RE.fullmatch(kb)))
+
+
 def slugify(text: str, max_len: int = 80) -> str:
     """Lower-case ASCII: accents dropped, other scripts transliterated, other runs one hyphen.
 
@@ -529,8 +535,14 @@ def _links(v: _Validator, value: Any, own_id: str | None) -> list[dict[str, Any]
         if link is None:
             continue
         to, rel = link.get("to"), link.get("rel", "relates-to")
-        if not isinstance(to, str) or not ID_RE.fullmatch(to):
-            v.error(f"link {i + 1} needs 'to': the id of another record", "links", "links", i)
+        if not isinstance(to, str) or not is_link_target(to):
+            v.error(
+                f"link {i + 1} needs 'to': the id of another record"
+                " (KB:ID for one in another knowledge base)",
+                "links",
+                "links",
+                i,
+            )
             continue
         if rel not in RELATIONS:
             v.error(

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -165,3 +166,38 @@ def as_unprivileged() -> list[str]:
         pytest.skip(f"running as root and user namespaces are unavailable: {probe.stderr!r}")
     # In a new user namespace root's files are checked by their owner bits.
     return ["unshare", "--user"]
+
+
+# --- PostgreSQL tests: marked, and counted for CI (.ci/run) ------------------------
+
+_pg_outcomes: dict[str, int] = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a PostgreSQL database carries the ``pg`` marker."""
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pg)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count how the PostgreSQL tests ended (a skip at set-up: no server answered)."""
+    if "pg" not in report.keywords:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = "skipped" if report.skipped else "failed" if report.failed else "passed"
+        _pg_outcomes[outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line saying how many PostgreSQL tests ran; written to $LESSONS_PG_COUNT_FILE
+    too, where CI reads it."""
+    ran = _pg_outcomes["passed"] + _pg_outcomes["failed"]
+    line = (
+        f"PostgreSQL tests: {ran} ran ({_pg_outcomes['passed']} passed,"
+        f" {_pg_outcomes['failed']} failed), {_pg_outcomes['skipped']} skipped"
+    )
+    terminalreporter.write_line(line)
+    target = os.environ.get("LESSONS_PG_COUNT_FILE")
+    if target:
+        Path(target).write_text(f"{ran} {_pg_outcomes['skipped']}\n", encoding="utf-8")

@@ -22,8 +22,13 @@ def test_adapter_column_lists_match_the_sqlmodel_tables() -> None:
         VectorRow,
     )
 
-    def columns(model: type) -> list[str]:
-        return [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
+    def columns(model: type, *, shared: bool = True) -> list[str]:
+        # The knowledge-base columns are written by the adapters apart from the rest.
+        names = [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
+        # Vectors belong to a record (its pk is unique across knowledge bases) or to a
+        # text (the cache is shared by content): no knowledge-base column.
+        assert ("kb" in names) == shared
+        return [n for n in names if n not in ("kb", "dst_kb")]
 
     assert columns(RecordRow) == ["pk", *schema.RECORD_COLUMNS]
     assert columns(FileRow) == list(schema.FILE_COLUMNS)
@@ -31,8 +36,8 @@ def test_adapter_column_lists_match_the_sqlmodel_tables() -> None:
     assert columns(LinkRow) == list(schema.LINK_COLUMNS)
     assert columns(ActionRow) == list(schema.ACTION_COLUMNS)
     assert columns(MetaRow) == ["key", "value"]
-    assert columns(VectorRow) == list(schema.VECTOR_COLUMNS)
-    assert columns(RecordVectorRow) == list(schema.RECORD_VECTOR_COLUMNS)
+    assert columns(VectorRow, shared=False) == list(schema.VECTOR_COLUMNS)
+    assert columns(RecordVectorRow, shared=False) == list(schema.RECORD_VECTOR_COLUMNS)
     models = (RecordRow, FileRow, TagRow, LinkRow, ActionRow, MetaRow, RecordVectorRow)
     tables = {m.__tablename__ for m in models}
     assert tables == set(schema.TABLES)

@@ -24,6 +24,9 @@ class State:
 
     kb: str | None = None
     db: str | None = None
+    # --from-kb, and whether the command reads across a shared index (cli/root.py).
+    from_kb: tuple[str, ...] = ()
+    across: bool = False
     debug: bool = False
     color: str = "auto"  # --color: auto, always or never (--no-color is never)
     pager: bool = True  # --no-pager turns it off

@@ -49,7 +49,7 @@ def open_kb() -> KnowledgeBase:
     Its warnings (``kb.notes``) are shown as they come up, and at the latest when
     the command ends.
     """
-    kb = KnowledgeBase.open(STATE.kb, STATE.db)
+    kb = KnowledgeBase.open(STATE.kb, STATE.db, across=STATE.across, from_kb=STATE.from_kb)
     STATE.opened.append(kb)
     show_notes(kb)
     return kb

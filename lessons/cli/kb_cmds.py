@@ -51,20 +51,40 @@ def init(
 def index(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start the index over.")] = False,
     json_out: JsonOpt = False,
+    public_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-only/--no-public-only",
+            help="Shared index: publish only visibility: public records (remembered).",
+        ),
+    ] = None,
+    drop: Annotated[
+        bool, typer.Option("--drop", help="Shared index: remove this knowledge base from it.")
+    ] = False,
 ) -> None:
     """Bring the index up to date with the files and say what changed.
 
     Every command does this quietly first; this one reports it:
     +N added  ~N changed  -N removed (--json: the counts and the files skipped
     as invalid). Then it gives every new or changed record a vector for semantic
-    search (interrupted, it keeps what it did; searches use what is there).
+    search (interrupted, it keeps what it did; searches use what is there). With
+    --db postgresql://… it publishes this knowledge base into the shared index.
     Example: lessons index --rebuild
     """
     kb = open_kb()
+    if drop:
+        gone = kb.drop()
+        write_err(f"-{gone} removed: '{kb.home}' is no longer in the shared index")
+        return
     with progress_bar("Indexing") as progress:
-        report = kb.rebuild(progress) if rebuild else kb.sync(progress, allow_stale=False)
+        if rebuild:
+            report = kb.rebuild(progress, public_only=public_only)
+        else:
+            report = kb.sync(progress, allow_stale=False, publish=True, public_only=public_only)
     if not json_out:
         write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
+        if report.withheld:
+            write_err(f"{report.withheld} records not published: they are not visibility: public")
     # The words are searchable from here on; the vectors follow.
     from lessons.search.semantic import update_vectors
 
@@ -78,6 +98,7 @@ def index(
                 "removed": report.removed,
                 "rebuilt": report.rebuilt,
                 "records": kb.store.count(),
+                "withheld": report.withheld,
                 "embedded": vectors.embedded,
                 "vectors_reused": vectors.reused,
                 "skipped": [

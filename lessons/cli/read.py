@@ -61,8 +61,9 @@ def list_(
     filters = build_filters(kb, **filter_values)
     total, rows = kb.store.select(filters, sort=sort, limit=limit)
     if json_out:
-        keys = ("id", "title", "kind", "date", "tags", "path")
-        print_json({"total": total, "results": [{k: r[k] for k in keys} for r in rows]})
+        # A shared index says which knowledge base each record is from.
+        keys = ("id", "title", "kind", "date", "tags", "path", "kb")
+        print_json({"total": total, "results": [{k: r[k] for k in keys if k in r} for r in rows]})
     elif ids:
         print_ids([r["id"] for r in rows])
     else:

@@ -45,7 +45,24 @@ COMMANDS: dict[str, str] = {
 }
 
 # Global options that take a value (the next argument is not a command name).
-_VALUED = ("--kb", "--db", "--color")
+_VALUED = ("--kb", "--db", "--color", "--from-kb")
+
+# Commands that read across every knowledge base of a shared index (or --from-kb's);
+# the others work on the knowledge base they run in.
+# (`link` too: its target may be another knowledge base's record, KB:ID; the record
+# it edits must be this one's.)
+ACROSS = (
+    "search",
+    "list",
+    "show",
+    "related",
+    "brief",
+    "retro",
+    "actions",
+    "graph",
+    "stats",
+    "link",
+)
 
 
 def command_named(args: Sequence[str]) -> str | None:
@@ -119,6 +136,7 @@ def _or_error(run: Any) -> None:
 
 @app.callback()
 def global_options(
+    ctx: typer.Context,
     kb: Annotated[
         str | None,
         typer.Option("--kb", metavar="PATH", help="The knowledge base folder [env: LESSONS_KB]."),
@@ -126,6 +144,14 @@ def global_options(
     db: Annotated[
         str | None,
         typer.Option("--db", metavar="URL", help="Index store URL [env: LESSONS_DB]."),
+    ] = None,
+    from_kb: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from-kb",
+            metavar="NAME",
+            help="With a shared index: read this knowledge base (repeat for more).",
+        ),
     ] = None,
     color: Annotated[
         str | None,
@@ -187,6 +213,8 @@ def global_options(
         State(
             kb=kb,
             db=db,
+            from_kb=tuple(from_kb or ()),
+            across=ctx.invoked_subcommand in ACROSS,
             debug=debug,
             color="never" if no_color else (color_mode(color) or "auto"),
             pager=not no_pager,

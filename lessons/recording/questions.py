@@ -162,7 +162,10 @@ def _custom_values(kb: KnowledgeBase, keys: Sequence[str]) -> dict[str, list[str
         return {}
     counts: dict[str, Counter[str]] = {k: Counter() for k in keys}
     like = " OR ".join("data LIKE ?" for _ in keys)
-    rows = kb.store.all(f"SELECT data FROM record WHERE {like}", [f'%"{k}"%' for k in keys])
+    # own(): on a shared index, this knowledge base's records only.
+    rows = kb.store.all(
+        f"SELECT data FROM record WHERE ({like}){kb.store.own()}", [f'%"{k}"%' for k in keys]
+    )
     for (data,) in rows:
         rec = json.loads(data)
         for key in keys:

@@ -86,6 +86,7 @@ class Hit:
     # synonym or correction; some: only some words; meaning: by its vector alone
     match: str = "all"
     explain: dict[str, Any] | None = None  # what each ranking gave it (--explain)
+    kb: str | None = None  # its knowledge base, in a shared index
 
     def snippet_text(self, mark: str = "**") -> str:
         """The snippet with highlighted words between ``mark``s."""
@@ -105,6 +106,8 @@ class Hit:
             "partial": self.partial,
             "match": self.match,
         }
+        if self.kb is not None:
+            out["kb"] = self.kb
         if self.explain is not None:
             out["explain"] = self.explain
         return out
@@ -224,6 +227,7 @@ def search(
                 partial=match in ("some", "meaning"),
                 match=match,
                 explain=_explain(f, lex) if explain else None,
+                kb=row.get("kb"),
             )
         )
     return SearchResult(

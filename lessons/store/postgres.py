@@ -1,14 +1,44 @@
-"""The PostgreSQL store, for an organisation-wide index shared by many teams."""
+"""The PostgreSQL store: one index for a whole organisation, shared by many knowledge
+bases (docs/postgres.md).
+
+Its tables live in their own schema, ``lessons`` (never another application's
+``public.record``), made and upgraded in place by ``store/migrations.py`` under an
+advisory lock. Every row carries its knowledge base (``kb``); a publication (a
+sync) of one knowledge base is one transaction that holds a lock of its own name
+only, so that many teams publish at once; reads run in one snapshot each
+(repeatable read), so that a search never sees half a publication.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from lessons.errors import StoreError
-from lessons.store.base import Store
-from lessons.store.schema import FTS_COLUMNS, SCHEMA_VERSION
+from lessons.errors import AccessError, ConflictError, StoreError
+from lessons.filters import Filters
+from lessons.store.base import Store, sql_text
+from lessons.store.location import mask_url
+from lessons.store.schema import FTS_COLUMNS, RECORD_COLUMNS
+
+NAMESPACE = "lessons"
+# Advisory lock keys (first half): the schema (second half 0, taken shared by every
+# publication and exclusively by a migration), and one per knowledge base's name.
+LOCK_CLASS = 0x1E55
+# How long a publication waits for another of the same knowledge base.
+LOCK_WAIT = "60s"
+# What a publishing role needs on every table of the index.
+WRITE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+TABLES = ("record", "file", "tag", "link", "action", "meta", "word")
+# Up to this many matches a word's records are all ranked exactly; beyond it (with a
+# RUM index) the index's best POOL of each group are.
+EXACT_UP_TO = 2000
+POOL = 100
 
 
 def libpq_url(url: str) -> str:
@@ -16,14 +46,26 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
-def sqlalchemy_url(url: str) -> str:
-    """The URL SQLAlchemy needs to reach the server through psycopg 3."""
-    return "postgresql+psycopg://" + url.split("://", 1)[1]
+def place(url: str) -> str:
+    """``HOST/DB`` of a URL, as messages name the index."""
+    try:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        host = parts.hostname or query.get("host") or "localhost"
+        db = unquote(parts.path.lstrip("/")) or query.get("dbname") or parts.username or "?"
+        return f"{host}/{db}"
+    except ValueError:
+        return "?"
+
+
+def describe(url: str) -> str:
+    """``HOST/DB (masked URL)``."""
+    return f"{place(url)} ({mask_url(url)})"
 
 
 # A record's weighted document: one weight label per group of columns (the labels
-# field:word searches use, lessons.search.TS_LABELS). Queries repeat this exact
-# expression so that PostgreSQL uses the GIN index built on it.
+# field:word searches use, lessons.search.TS_LABELS). Stored as a generated column
+# with a GIN index (store/migrations.py).
 TSV = (
     "setweight(to_tsvector('english', coalesce(title, '') || ' ' || coalesce(tags_text, '')), 'A')"
     " || setweight(to_tsvector('english', coalesce(lesson, '') || ' '"
@@ -32,81 +74,336 @@ TSV = (
     " || setweight(to_tsvector('english', coalesce(campaign, '') || ' ' || coalesce(team, '')"
     " || ' ' || coalesce(body, '')), 'D')"
 )
-# The words as written (no stemming), for typo correction and variants.
-WORDS = (
-    "to_tsvector('simple', concat_ws(' ', title, tags_text, lesson, recommendations, summary,"
-    " campaign, team, body))"
-)
+# The columns whose words as written (no stemming) make the vocabulary (FTS_COLUMNS,
+# as the SQLite index's record_words table has them).
+WORD_COLUMNS = FTS_COLUMNS
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words_of(*texts: str | None) -> set[str]:
+    """The distinct words of some text as the vocabulary keeps them: lower case,
+    accents dropped, split at anything that is not a letter or digit (as SQLite's
+    unicode61 tokenizer does for the embedded index)."""
+    out: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        if not text.isascii():
+            folded = unicodedata.normalize("NFKD", text)
+            text = "".join(c for c in folded if not unicodedata.combining(c))
+        out.update(_WORD.findall(text.lower()))
+    return out
+
+
+_WORD_INDEXES = [RECORD_COLUMNS.index(c) for c in WORD_COLUMNS]
 
 
 class PostgresStore(Store):
     """Tables from the same SQLModel models, reached through psycopg."""
 
     param = "%s"
+    shared = True
+
+    def __init__(self, url: str, conn: Any) -> None:
+        super().__init__(url, conn)
+        self._schema_checked = False
+        # A RUM index (store/migrations.py) ranks the best few of a common word.
+        self.ranked = False
+        self._writing = False
+        self._bulk: Counter[str] | None = None  # words of a publication afresh
+        self._records: int | None = None  # counted once per process, for the IDF factor
+
+    # --- plumbing: every error of the driver becomes one of ours ----------------
+
+    @property
+    def where_(self) -> str:
+        """``HOST/DB (masked URL)``, as messages name this index."""
+        return describe(self.url)
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return super().execute(query, params)
+        except Exception as exc:
+            self._fail(exc)
+
+    def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            super().executemany(query, rows)
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException, *, committing: bool = False) -> NoReturn:
+        """Raise the error a user can act on for a driver error (others are bugs)."""
+        import psycopg
+        from psycopg import errors
+
+        if not isinstance(exc, psycopg.Error):
+            raise exc
+        where = self.where_
+        if isinstance(exc, psycopg.OperationalError) and (self.conn.broken or self.conn.closed):
+            if committing:
+                raise StoreError(
+                    f"lost the connection to the index at {where} while committing",
+                    hint="the publication may or may not have landed: run `lessons index` again",
+                ) from None
+            raise StoreError(
+                f"lost the connection to the index at {where}; nothing was changed",
+                hint="run the command again when the server answers",
+            ) from None
+        if isinstance(exc, errors.InsufficientPrivilege):
+            raise AccessError(
+                f"the role '{self._role()}' may not do this on the index at {where}:"
+                f" {exc.diag.message_primary}",
+                hint="publishing needs SELECT, INSERT, UPDATE and DELETE on the tables of"
+                " schema 'lessons' (docs/postgres.md, Roles)",
+            ) from None
+        if isinstance(exc, errors.LockNotAvailable):
+            raise ConflictError(
+                f"another publication of '{self.home}' to the index at {where} is still running",
+                hint="try again when it has finished",
+            ) from None
+        if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
+            raise ConflictError(
+                f"the index at {where} was busy: {exc.diag.message_primary}",
+                hint="try again in a moment",
+            ) from None
+        if isinstance(exc, errors.DiskFull | errors.OutOfMemory):
+            raise StoreError(
+                f"the server of the index at {where} is out of space: {exc.diag.message_primary}",
+                hint="nothing was changed; free space on the server and run it again",
+            ) from None
+        if isinstance(exc, errors.QueryCanceled | errors.AdminShutdown):
+            raise StoreError(
+                f"the index at {where} stopped the query: {exc.diag.message_primary}",
+                hint="nothing was changed; run the command again",
+            ) from None
+        raise exc
+
+    @property
+    def role(self) -> str:
+        """The role this connection logged in as."""
+        return self._role()
+
+    def _role(self) -> str:
+        try:
+            return str(self.conn.info.user)
+        except Exception:
+            return "?"
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.rollback()
+
+    def close(self) -> None:
+        self._rollback()
+        super().close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction in read-committed mode (each statement sees what other
+        publications committed); reads otherwise run in one repeatable-read snapshot."""
+        from psycopg import IsolationLevel
+
+        self._rollback()  # ends the read snapshot, if one is open
+        self.conn.isolation_level = IsolationLevel.READ_COMMITTED
+        self.conn.read_only = False
+        self._writing = True
+        try:
+            self.begin()
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._writing = False
+        try:
+            self.conn.commit()
+        except Exception as exc:
+            self._fail(exc, committing=True)
+        finally:
+            self._read_mode()
+
+    def _read_mode(self) -> None:
+        from psycopg import IsolationLevel
+
+        with contextlib.suppress(Exception):
+            self.conn.isolation_level = IsolationLevel.REPEATABLE_READ
 
     def begin(self) -> None:
-        # One sync at a time per index: the lock is held until commit.
-        self.execute("LOCK TABLE file IN SHARE ROW EXCLUSIVE MODE")
+        # Shared: a migration (exclusive) waits for running publications and keeps new
+        # ones out. Then the one lock of this knowledge base's name: another team's
+        # publication runs alongside, and touches none of these rows.
+        self.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+        self.execute(f"SELECT pg_advisory_xact_lock_shared({LOCK_CLASS}, 0)")
+        if self.home is not None:
+            self.execute(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, hashtext(?))", (self.home,))
+        from lessons.store.migrations import check_version
+
+        # A newer lessons may have upgraded the index since this process looked.
+        check_version(self, self._version_in_transaction())
+
+    # --- schema ------------------------------------------------------------------
+
+    def _version(self) -> int | None:
+        """The schema version the index records, or None where there is no index."""
+        from psycopg import errors
+
+        try:
+            row = (
+                super()
+                .execute(f"SELECT value FROM {NAMESPACE}.meta WHERE key = 'schema' AND kb = ''")
+                .fetchone()
+            )
+        except errors.UndefinedTable:
+            self._rollback()
+            return None
+        except Exception as exc:
+            self._fail(exc)
+        return int(row[0]) if row else None
+
+    def _version_in_transaction(self) -> int | None:
+        """``_version`` inside a transaction that must not end (it holds a lock)."""
+        if self.one(f"SELECT to_regclass('{NAMESPACE}.meta')")[0] is None:
+            return None
+        row = self.one(f"SELECT value FROM {NAMESPACE}.meta WHERE key = 'schema' AND kb = ''")
+        return int(row[0]) if row else None
 
     def schema_version(self) -> int | None:
-        exists = self.one("SELECT to_regclass('meta')")[0]
-        if exists is None:
-            self.conn.rollback()
-            return None
-        value = self.get_meta("schema")
-        self.conn.rollback()
-        return int(value) if value else None
+        return self._version()
+
+    def prepare(self, *, create: bool = True) -> None:
+        """Make the schema current: made if absent (unless not ``create``: a read with
+        nothing published), upgraded in place if older, refused if newer than this
+        lessons knows. Once per process."""
+        if self._schema_checked:
+            return
+        from lessons.store.migrations import migrate
+
+        if not create and self._version() is None:
+            raise StoreError(
+                f"nothing has been published to the index at {self.where_} yet",
+                hint="publish a knowledge base into it: lessons --db URL index (in its folder)",
+            )
+        migrate(self)
+        self._schema_checked = True
+        from lessons.store.migrations import RANKED_INDEX
+
+        found = self.one(f"SELECT to_regclass('{NAMESPACE}.{RANKED_INDEX}')")
+        self.ranked = found[0] is not None
+
+    def ensure_schema(self, fingerprint: str) -> bool:
+        """The schema made current; True when the home knowledge base's rows must be
+        published afresh (it is new here, or its configuration changed)."""
+        self.prepare()
+        return self.get_meta("config") != fingerprint
 
     def create_schema(self) -> None:
-        from lessons.store.models import create_tables, drop_tables
+        # Never drops the shared index: rebuilding one knowledge base is forget_kb().
+        self.prepare()
 
-        self.conn.rollback()
-        # The vocabulary view depends on the record table: it goes first.
-        self.execute("DROP MATERIALIZED VIEW IF EXISTS record_words")
-        self.conn.commit()
-        target = sqlalchemy_url(self.url)
-        drop_tables(target)
-        create_tables(target)
-        with self.transaction():
-            self.set_meta("schema", str(SCHEMA_VERSION))
-            # Stored, so ranking reads it instead of re-parsing every matching record.
+    def can_publish(self) -> bool:
+        """True when this role may write every table of the index."""
+        checks = " AND ".join(
+            f"has_table_privilege('{NAMESPACE}.{t}', '{p}')"
+            for t in TABLES
+            for p in WRITE_PRIVILEGES
+        )
+        # A record's pk comes from its sequence.
+        checks += f" AND has_sequence_privilege('{NAMESPACE}.record_pk_seq', 'USAGE')"
+        row = self.one(f"SELECT {checks}")
+        return bool(row[0])
+
+    def forget_kb(self) -> int:
+        """Inside a transaction: delete every row of the home knowledge base; return
+        how many of its files the index knew."""
+        kb = self.own_kb()
+        gone = self.one(f"SELECT count(*) FROM file WHERE kb = {kb}")[0]
+        # Through the record table's (kb, id) index: the child tables are keyed by
+        # record id first, so each goes by its own key, not by a scan for kb.
+        ids = f"(SELECT id FROM record WHERE kb = {kb})"
+        self.execute(f"DELETE FROM tag WHERE kb = {kb} AND record_id IN {ids}")
+        self.execute(f"DELETE FROM action WHERE kb = {kb} AND record_id IN {ids}")
+        self.execute(f"DELETE FROM link WHERE kb = {kb} AND src IN {ids}")
+        for table in ("record", "file", "word"):
+            self.execute(f"DELETE FROM {table} WHERE kb = {kb}")
+        self.execute(f"DELETE FROM meta WHERE kb = {kb}")
+        self._records = None
+        return int(gone)
+
+    def knowledge_bases(self) -> list[str]:
+        rows = self.all("SELECT DISTINCT kb FROM meta WHERE key = 'config' ORDER BY kb")
+        return [r[0] for r in rows]
+
+    # --- writing: links keep their target's knowledge base; word counts follow -----
+
+    def _link_row(self, rid: str, link: dict[str, Any], seq: int) -> tuple[Any, ...]:
+        kb, _, dst = str(link["to"]).rpartition(":")
+        return (rid, dst, link["rel"], link.get("note"), seq, kb or self.home)
+
+    def _insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY: several times faster than row inserts for a publication's batches.
+        self.own_kb()  # refuses to write without a home knowledge base
+        kb = self.home
+        try:
+            cur = self.conn.cursor()
+            with cur.copy(f"COPY {table} (kb, {', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((kb, *row))
+        except Exception as exc:
+            self._fail(exc)
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """A knowledge base published afresh: its words are counted once at the end."""
+        self._bulk = Counter()
+        try:
+            yield
+            self._add_words(self._bulk, 1)
+        finally:
+            self._bulk = None
+
+    def _inserted(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._records = None
+        counts: Counter[str] = self._bulk if self._bulk is not None else Counter()
+        for row in rows:
+            counts.update(words_of(*(row[i] for i in _WORD_INDEXES)))
+        if self._bulk is None:
+            self._add_words(counts, 1)
+
+    def _forget_records(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        self._records = None
+        cols = ", ".join(f"r.{c}" for c in WORD_COLUMNS)
+        counts: Counter[str] = Counter()
+        for row in self.all(
+            f"SELECT {cols} FROM record r WHERE r.id = ANY(?){self.own('r')}", (list(ids),)
+        ):
+            counts.update(words_of(*row))
+        self._add_words(counts, -1)
+
+    def _add_words(self, counts: Counter[str], sign: int) -> None:
+        """Add (or take away) these word counts to the home knowledge base's."""
+        if not counts:
+            return
+        words = sorted(counts)
+        kb = self.own_kb()
+        self.execute(
+            f"INSERT INTO word (word, kb, ndoc) SELECT w, {kb}, n"
+            " FROM unnest(?::text[], ?::int[]) AS t(w, n)"
+            " ON CONFLICT (word, kb) DO UPDATE SET ndoc = word.ndoc + excluded.ndoc",
+            (words, [sign * counts[w] for w in words]),
+        )
+        if sign < 0:
             self.execute(
-                f"ALTER TABLE record ADD COLUMN tsv tsvector GENERATED ALWAYS AS ({TSV}) STORED"
+                f"DELETE FROM word WHERE kb = {kb} AND word = ANY(?) AND ndoc <= 0", (words,)
             )
-            self.execute("CREATE INDEX record_tsv ON record USING gin (tsv)")
-            self.execute(
-                "CREATE MATERIALIZED VIEW record_words AS SELECT word, ndoc"
-                f" FROM ts_stat($q$SELECT {WORDS} FROM record$q$) WITH NO DATA"
-            )
-            self.execute("CREATE UNIQUE INDEX record_words_word ON record_words (word)")
-            self.execute("CREATE INDEX record_words_prefix ON record_words (word text_pattern_ops)")
-            self.set_meta("words_stale", "1")
 
     # --- search (PostgreSQL's own full-text search, SPEC §9) -----------------------
 
     dialect = "tsquery"
-    _records: int | None = None  # counted once per process, for the IDF factor
-
-    def insert_records(self, items: Sequence[tuple[dict[str, Any], str]]) -> None:
-        super().insert_records(items)
-        if items:
-            self.set_meta("words_stale", "1")
-            self._records = None
-
-    def delete_paths(self, paths: Sequence[str]) -> int:
-        gone = super().delete_paths(paths)
-        if gone:
-            self.set_meta("words_stale", "1")
-            self._records = None
-        return gone
-
-    def _fresh_words(self) -> None:
-        """Rebuild the vocabulary view if records changed since it was built."""
-        if self.get_meta("words_stale") == "0":
-            return
-        with self.transaction():
-            self.execute("REFRESH MATERIALIZED VIEW record_words")
-            self.set_meta("words_stale", "0")
 
     def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
         if not expr:
@@ -116,22 +413,88 @@ class PostgresStore(Store):
         # or BM25's, ranked worse on the judged set: benchmarks/search_quality.py --db.)
         rows = self.all(
             "SELECT pk, ts_rank(?::float4[], tsv, q, 0) FROM record,"
-            " to_tsquery('english', ?) q WHERE tsv @@ q",
+            f" to_tsquery('english', ?) q WHERE tsv @@ q{self.seen()}",
             (_label_weights(weights), expr),
         )
         if self._records is None:
             self._records = self.count()
-        self.conn.rollback()
         idf = math.log(1 + (self._records - len(rows) + 0.5) / (len(rows) + 0.5))
         return {pk: float(score) * idf for pk, score in rows}
+
+    def fts_top(
+        self,
+        groups: Sequence[tuple[str, float]],
+        weights: Sequence[float],
+        limit: int,
+        filters: Filters | None = None,
+    ) -> tuple[list[tuple[int, float]], int] | None:
+        # Ranked and cut inside the server: at a million records a common word
+        # matches hundreds of thousands, which must not all cross into Python.
+        groups = [(expr, weight) for expr, weight in groups if expr]
+        if not groups:
+            return [], 0
+        cond, params = self.where(filters or Filters())
+        exprs = [expr for expr, _ in groups]
+        queries = ", ".join(f"to_tsquery('english', ?) AS q{i}" for i in range(len(groups)))
+        any_match = " OR ".join(f"r.tsv @@ q.q{i}" for i in range(len(groups)))
+        # Document frequencies for the IDF factor (of the whole scope, as fts_scores
+        # has them), and the total the filters keep, in one pass over the matches.
+        counts = ", ".join(f"count(*) FILTER (WHERE r.tsv @@ q.q{i})" for i in range(len(groups)))
+        row = self.one(
+            f"SELECT {counts}, count(*) FILTER (WHERE {cond}) FROM record r,"
+            f" (SELECT {queries}) q WHERE ({any_match}){self.seen('r')}",
+            (*params, *exprs),
+        )
+        *found, total = row
+        if not total:
+            return [], 0
+        if self._records is None:
+            self._records = self.count()
+        factors = [
+            weight * math.log(1 + (self._records - n + 0.5) / (n + 0.5))
+            for (_, weight), n in zip(groups, found, strict=True)
+        ]
+        score = (
+            "greatest("
+            + ", ".join(
+                f"{factor!r} * ts_rank(?::float4[], r.tsv, q.q{i}, 0)"
+                for i, factor in enumerate(factors)
+            )
+            + ")"
+        )
+        label = _label_weights(weights)
+        among = ""
+        among_params: list[Any] = []
+        if self.ranked and total > EXACT_UP_TO:
+            # Many matches: the RUM index gives each group's best few in rank order
+            # (its own weighting), and only those are scored exactly, here.
+            pool = max(POOL, 5 * limit)
+            candidates: set[int] = set()
+            for expr in exprs:
+                candidates.update(
+                    r[0]
+                    for r in self.all(
+                        "SELECT r.pk FROM record r, to_tsquery('english', ?) q"
+                        f" WHERE r.tsv @@ q AND {cond} ORDER BY r.tsv <=> q LIMIT {pool}",
+                        (expr, *params),
+                    )
+                )
+            among = " AND r.pk = ANY(?)"
+            among_params = [sorted(candidates)]
+        rows = self.all(
+            f"SELECT r.pk, {score} AS s FROM record r, (SELECT {queries}) q"
+            f" WHERE ({any_match}) AND {cond}{among} ORDER BY s DESC, r.pk LIMIT {int(limit)}",
+            (*([label] * len(groups)), *exprs, *params, *among_params),
+        )
+        return [(pk, float(s)) for pk, s in rows], int(total)
 
     def fts_exists(self, expr: str) -> bool:
         if not expr:
             return False
         row = self.one(
-            "SELECT 1 FROM record WHERE tsv @@ to_tsquery('english', ?) LIMIT 1", (expr,)
+            f"SELECT 1 FROM record WHERE tsv @@ to_tsquery('english', ?){self.seen()} LIMIT 1",
+            (expr,),
         )
-        self.conn.rollback()
         return row is not None
 
     def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
@@ -150,28 +513,48 @@ class PostgresStore(Store):
             f"SELECT pk, {calls} FROM record, to_tsquery('english', ?) q WHERE pk IN ({marks})",
             (options, options, options, options, expr, *pks),
         )
-        self.conn.rollback()
         return {row[0]: list(row[1:]) for row in rows}
 
     def word_counts(self, words: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(words))
         if not wanted:
             return {}
-        self._fresh_words()
-        rows = self.all("SELECT word, ndoc FROM record_words WHERE word = ANY(?)", (wanted,))
-        self.conn.rollback()
-        return {w: int(n) for w, n in rows}
+        rows = self.all(
+            f"SELECT word, sum(ndoc) FROM word WHERE word = ANY(?){self.seen()} GROUP BY word",
+            (wanted,),
+        )
+        return {w: int(n) for w, n in rows if n > 0}
 
     def words_starting(self, start: str, min_len: int, max_len: int) -> list[tuple[str, int]]:
-        self._fresh_words()
-        pattern = start.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # The word column sorts bytewise (COLLATE "C"): a prefix is a range of its key.
+        bound = " AND word >= ? AND word < ?" if start else ""
+        params: list[Any] = [start, start + "\U0010ffff"] if start else []
         rows = self.all(
-            "SELECT word, ndoc FROM record_words WHERE word LIKE ?"
-            " AND length(word) BETWEEN ? AND ?",
-            (pattern, min_len, max_len),
+            f"SELECT word, sum(ndoc) FROM word WHERE length(word) BETWEEN ? AND ?{bound}"
+            f"{self.seen()} GROUP BY word",
+            (min_len, max_len, *params),
         )
-        self.conn.rollback()
-        return [(w, int(n)) for w, n in rows]
+        return [(w, int(n)) for w, n in rows if n > 0]
+
+    def closest_ids(self, ref: str, limit: int) -> list[tuple[str, str]]:
+        """(ref, title) of the ids most like ``ref`` (for "no record with id ...")."""
+        _, rid = self.parse_ref(ref)
+        rows = self.all(
+            f"SELECT {self.ref_sql('kb', 'id')}, title FROM record WHERE id % ?{self.seen()}"
+            f" ORDER BY similarity(id, ?) DESC, id LIMIT {int(limit)}",
+            (rid, rid),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def similar_words(self, word: str, limit: int = 20) -> list[tuple[str, int, float]]:
+        """(word, records holding it, trigram similarity) of the indexed words closest to
+        ``word``, best first: typo correction inside the server (pg_trgm's index)."""
+        rows = self.all(
+            f"SELECT word, sum(ndoc), similarity(word, ?) AS s FROM word WHERE word % ?"
+            f"{self.seen()} GROUP BY word ORDER BY s DESC, word LIMIT {int(limit)}",
+            (word, word),
+        )
+        return [(w, int(n), float(s)) for w, n, s in rows if n > 0]
 
 
 def _label_weights(weights: Sequence[float]) -> list[float]:
@@ -187,7 +570,8 @@ def _label_weights(weights: Sequence[float]) -> list[float]:
 
 
 def open_postgres(url: str) -> PostgresStore:
-    """Connect to the server a ``postgresql://`` URL names."""
+    """Connect to the server a ``postgresql://`` URL names (the password, if any, from
+    the URL, ``$PGPASSWORD`` or ``~/.pgpass``, as libpq finds it)."""
     try:
         import psycopg
     except ImportError:
@@ -196,7 +580,29 @@ def open_postgres(url: str) -> PostgresStore:
             hint="pip install 'lessons[postgres]'",
         ) from None
     try:
-        conn: Any = psycopg.connect(libpq_url(url), connect_timeout=5)
+        conn: Any = psycopg.connect(
+            libpq_url(url),
+            connect_timeout=5,
+            application_name="lessons",
+            # Unqualified names are the index's own tables; pg_trgm may live in public.
+            options=f"-c search_path={NAMESPACE},public",
+        )
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to the PostgreSQL index: {exc}".strip()) from None
+        raise StoreError(
+            f"cannot connect to the PostgreSQL index at {describe(url)}: {_reason(exc, url)}",
+            hint="check the URL, that the server runs, and the password ($PGPASSWORD or ~/.pgpass)",
+        ) from None
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     return PostgresStore(url, conn)
+
+
+def _reason(exc: BaseException, url: str) -> str:
+    """The driver's message on one line, with the password (if it appears) masked."""
+    text = " ".join(str(exc).split())
+    password = urlsplit(url).password if "://" in url else None
+    if password:
+        text = text.replace(password, "***").replace(unquote(password), "***")
+    return text
+
+
+__all__ = ["PostgresStore", "describe", "mask_url", "open_postgres", "place", "sql_text"]

@@ -4,8 +4,9 @@
 column lists against it, so the two cannot drift apart.
 """
 
-# Bump when a table, column or the FTS layout changes: the index rebuilds itself.
-SCHEMA_VERSION = 6
+# Bump when a table, column or the FTS layout changes: a SQLite index rebuilds itself.
+# (A shared PostgreSQL index is upgraded in place instead: store/migrations.py.)
+SCHEMA_VERSION = 7
 
 RECORD_COLUMNS = (
     "id",
@@ -49,3 +50,7 @@ FTS_COLUMNS = (
 TABLES = ("record", "file", "tag", "link", "action", "meta", "record_vector")
 VECTOR_COLUMNS = ("digest", "vec")
 RECORD_VECTOR_COLUMNS = ("pk", "digest", "vec")
+
+# Keys of the meta table that belong to the index as a whole (``kb = ''``); every
+# other key is one knowledge base's (its scan stamp, configuration fingerprint, ...).
+GLOBAL_META = ("schema",)

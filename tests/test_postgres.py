@@ -1,0 +1,660 @@
+"""One organisation-wide index (issue 16): many knowledge bases publish into one
+PostgreSQL database and everyone searches it. Real server, real roles; each test has
+a database of its own (the ``pg_url`` fixture) and is skipped where none answers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lessons.cli.app import STATE, State
+from tests.conftest import KB, PG_ADMIN, Result, app
+
+# Every test here that uses a database carries the `pg` marker (conftest adds it to
+# every user of the pg_url fixture), and only those: CI counts them.
+
+
+def run_here(cwd: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> Result:
+    """``lessons ARGS…`` run from ``cwd`` without --kb (no knowledge base there)."""
+    monkeypatch.chdir(cwd)
+    STATE.__dict__.update(State().__dict__)
+    res = CliRunner().invoke(app, list(args))
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return Result(res.exit_code, res.stdout, res.stderr)
+
+
+def _psql(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return list(cur.fetchall()) if cur.description else []
+
+
+@pytest.fixture
+def two(make_kb: Callable[[str], KB], pg_url: str) -> tuple[KB, KB]:
+    """Knowledge bases 'ops' and 'web', both with a record 'disk-full', published."""
+    ops, web = make_kb("ops-folder"), make_kb("web-folder")
+    ops.config("name: Ops\n")
+    web.config("name: web\n")
+    ops.add("disk-full", title="Ops disk filled up", tags=["disk"], summary="The log disk.")
+    ops.add("cert-expired", title="Certificate expired", links=[{"to": "disk-full"}])
+    web.add("disk-full", title="Web disk filled up", tags=["disk"], summary="The upload disk.")
+    web.add("slow-page", title="Slow landing page", kind="observation")
+    for kb in (ops, web):
+        res = kb.run("--db", pg_url, "index")
+        assert res.exit_code == 0, res.stderr
+        assert res.stderr == "+2 added  ~0 changed  -0 removed\n"
+    return ops, web
+
+
+def _count(url: str, kb: str) -> int:
+    return int(_psql(url, "SELECT count(*) FROM lessons.record WHERE kb = %s", (kb,))[0][0])
+
+
+def test_two_knowledge_bases_with_the_same_ids_keep_their_own_rows(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, web = two
+    assert (_count(pg_url, "ops"), _count(pg_url, "web")) == (2, 2)
+    # A sync of one knowledge base adds, changes and removes its own rows only.
+    (ops.entries / "disk-full.yaml").unlink()
+    ops.add("new-one", title="A new ops record")
+    assert ops.run("--db", pg_url, "index").stderr == "+1 added  ~0 changed  -1 removed\n"
+    assert _count(pg_url, "web") == 2
+    web_disk = _psql(
+        pg_url, "SELECT title FROM lessons.record WHERE kb = 'web' AND id = 'disk-full'"
+    )
+    assert web_disk == [("Web disk filled up",)]
+    # Nothing changed in web: its publication is a no-op, not a re-insert.
+    assert web.run("--db", pg_url, "index").stderr == "+0 added  ~0 changed  -0 removed\n"
+
+
+def test_search_and_list_across_every_knowledge_base_or_those_named(
+    two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops, web = two
+    # From a folder with no knowledge base: every record is KB:ID.
+    listed = run_here(
+        tmp_path, "--db", pg_url, "list", "--json", "--sort", "id", monkeypatch=monkeypatch
+    )
+    assert listed.exit_code == 0, listed.stderr
+    results = json.loads(listed.stdout)["results"]
+    assert [(r["id"], r["kb"]) for r in results] == [
+        ("ops:cert-expired", "ops"),
+        ("ops:disk-full", "ops"),
+        ("web:disk-full", "web"),
+        ("web:slow-page", "web"),
+    ]
+    only_web = run_here(
+        tmp_path, "--db", pg_url, "--from-kb", "web", "list", "--json", monkeypatch=monkeypatch
+    )
+    assert {r["kb"] for r in json.loads(only_web.stdout)["results"]} == {"web"}
+    found = run_here(tmp_path, "--db", pg_url, "search", "disk", "--json", monkeypatch=monkeypatch)
+    assert found.exit_code == 0, found.stderr
+    hits = json.loads(found.stdout)["results"]
+    assert sorted((h["id"], h["kb"]) for h in hits) == [
+        ("ops:disk-full", "ops"),
+        ("web:disk-full", "web"),
+    ]
+    table = run_here(tmp_path, "--db", pg_url, "list", "--tag", "disk", monkeypatch=monkeypatch)
+    assert "ops:disk-full" in table.stdout and "web:disk-full" in table.stdout
+    unknown = run_here(
+        tmp_path, "--db", pg_url, "--from-kb", "nope", "list", monkeypatch=monkeypatch
+    )
+    assert unknown.exit_code == 2
+    assert "no knowledge base 'nope' in the index" in unknown.stderr
+    assert "it holds: ops, web" in unknown.stderr
+    # Inside ops: its own records keep their plain ids, web's are named web:ID.
+    inside = ops.run("--db", pg_url, "list", "--json", "--tag", "disk", "--sort", "id")
+    assert [r["id"] for r in json.loads(inside.stdout)["results"]] == ["disk-full", "web:disk-full"]
+    # A command about the knowledge base itself (tag list) sees only its own rows.
+    tags = json.loads(web.run("--db", pg_url, "tag", "list", "--json").stdout)
+    assert tags == [{"tag": "disk", "count": 1}]
+
+
+def test_show_reads_another_teams_record_from_the_index_alone(
+    two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops, web = two
+    import shutil
+
+    # ops's files are gone from this machine: the index holds what show needs.
+    shutil.rmtree(ops.root)
+    shown = run_here(
+        tmp_path, "--db", pg_url, "show", "ops:cert-expired", "--json", monkeypatch=monkeypatch
+    )
+    assert shown.exit_code == 0, shown.stderr
+    rec = json.loads(shown.stdout)
+    assert (rec["id"], rec["kb"], rec["title"]) == (
+        "ops:cert-expired",
+        "ops",
+        "Certificate expired",
+    )
+    # Its link points into its own knowledge base: named as such from outside.
+    assert rec["links"] == [{"to": "ops:disk-full", "rel": "relates-to"}]
+    back = json.loads(
+        run_here(
+            tmp_path, "--db", pg_url, "show", "ops:disk-full", "--json", monkeypatch=monkeypatch
+        ).stdout
+    )
+    assert back["backlinks"] == [
+        {
+            "from": "ops:cert-expired",
+            "rel": "relates-to",
+            "as": "relates-to",
+            "title": "Certificate expired",
+        }
+    ]
+    text = run_here(tmp_path, "--db", pg_url, "show", "ops:cert", monkeypatch=monkeypatch)
+    assert text.exit_code == 0 and "Certificate expired" in text.stdout
+    # A plain id two knowledge bases hold is ambiguous without a home.
+    both = run_here(tmp_path, "--db", pg_url, "show", "disk-full", monkeypatch=monkeypatch)
+    assert both.exit_code == 2
+    assert "ops:disk-full" in both.stderr and "web:disk-full" in both.stderr
+    # Inside web, the plain id is web's own.
+    assert json.loads(web.run("--db", pg_url, "show", "disk-full", "--json").stdout)["title"] == (
+        "Web disk filled up"
+    )
+
+
+def test_links_into_another_knowledge_base_are_checked_against_the_shared_index(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, web = two
+    web.add("again", title="Disk full again", links=[{"to": "ops:disk-full", "rel": "repeats"}])
+    web.add("dangling", title="Points nowhere", links=[{"to": "ops:no-such-record"}])
+    res = web.run("--db", pg_url, "check", "--json")
+    errors = json.loads(res.stdout)["errors"]
+    assert [(e["path"], e["message"]) for e in errors] == [
+        (
+            "entries/dangling.yaml",
+            "link to 'ops:no-such-record', which is in no knowledge base of the index",
+        )
+    ]
+    # The local index cannot tell, and does not complain.
+    local = json.loads(web.run("check", "--json").stdout)
+    assert local["errors"] == []
+    # The other side shows the backlink, named from where it is read.
+    shown = json.loads(ops.run("--db", pg_url, "show", "disk-full", "--json").stdout)
+    assert {
+        "from": "web:again",
+        "rel": "repeats",
+        "as": "repeated-by",
+        "title": "Disk full again",
+    } in (shown["backlinks"])
+    edges = json.loads(ops.run("--db", pg_url, "graph", "-f", "json").stdout)["edges"]
+    assert {"from": "web:again", "to": "disk-full", "rel": "repeats"} in edges
+
+
+def test_drop_removes_this_knowledge_base_and_nothing_else(two: tuple[KB, KB], pg_url: str) -> None:
+    ops, _web = two
+    res = ops.run("--db", pg_url, "index", "--drop")
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == "-2 removed: 'ops' is no longer in the shared index\n"
+    for table in ("record", "file", "tag", "link", "action", "word", "meta"):
+        assert _psql(pg_url, f"SELECT count(*) FROM lessons.{table} WHERE kb = 'ops'") == [(0,)]
+    assert _count(pg_url, "web") == 2
+    assert _psql(pg_url, "SELECT count(*) FROM lessons.word WHERE kb = 'web'")[0][0] > 0
+    # Not for a local index.
+    local = ops.run("index", "--drop")
+    assert local.exit_code == 2 and "shared index" in local.stderr
+
+
+def test_public_only_publishes_public_records_and_remembers_it(kb: KB, pg_url: str) -> None:
+    kb.config("name: mixed\n")
+    kb.add("open-one", title="Public lesson", visibility="public")
+    kb.add("secret-plan", title="Internal plan for the acquisition")
+    res = kb.run("--db", pg_url, "index", "--public-only")
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr.startswith("+1 added  ~0 changed  -0 removed\n")
+    dump = "\n".join(
+        str(row)
+        for table in ("record", "file", "tag", "link", "action", "word", "meta")
+        for row in _psql(pg_url, f"SELECT * FROM lessons.{table}")
+    )
+    assert "open-one" in dump
+    # Nothing of the internal record is in the index, not even its file's name.
+    assert "secret" not in dump and "acquisition" not in dump
+    # A later command in the folder (it syncs first) keeps it public-only.
+    kb.add("another-secret", title="Another internal one")
+    listed = json.loads(kb.run("--db", pg_url, "list", "--json").stdout)
+    assert [r["id"] for r in listed["results"]] == ["open-one"]
+    # Until a publication says otherwise.
+    again = kb.run("--db", pg_url, "index", "--no-public-only")
+    assert again.exit_code == 0, again.stderr
+    assert _count(pg_url, "mixed") == 3
+    # lessons.yaml can make it the default.
+    kb.config("name: mixed\npublish: {public_only: true}\n")
+    kb.run("--db", pg_url, "index")
+    assert _count(pg_url, "mixed") == 1
+    # Not for a local index.
+    assert kb.run("index", "--public-only").exit_code == 2
+
+
+def test_a_changed_configuration_republishes_only_that_knowledge_base(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, _web = two
+    before = _psql(pg_url, "SELECT pk FROM lessons.record WHERE kb = 'web' ORDER BY pk")
+    ops.config("name: Ops\ntag_aliases: {disk: disks}\n")
+    res = ops.run("--db", pg_url, "index")
+    assert res.exit_code == 0, res.stderr
+    assert _psql(pg_url, "SELECT tag FROM lessons.tag WHERE kb = 'ops'") == [("disks",)]
+    assert _psql(pg_url, "SELECT pk FROM lessons.record WHERE kb = 'web' ORDER BY pk") == before
+
+
+def test_an_index_of_a_newer_lessons_is_refused_and_left_alone(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, _web = two
+    _psql(pg_url, "UPDATE lessons.meta SET value = '99' WHERE key = 'schema' AND kb = ''")
+    ops.add("late", title="Not published")
+    res = ops.run("--db", pg_url, "index")
+    assert res.exit_code == 2
+    assert "has schema version 99, newer than this lessons knows" in res.stderr
+    assert "upgrade lessons" in res.stderr
+    assert _count(pg_url, "ops") == 2
+
+
+def test_tables_of_another_application_in_schema_lessons_are_left_alone(
+    kb: KB, pg_url: str
+) -> None:
+    _psql(pg_url, "CREATE SCHEMA lessons")
+    _psql(pg_url, "CREATE TABLE lessons.record (name text)")
+    _psql(pg_url, "INSERT INTO lessons.record VALUES ('theirs')")
+    kb.add("one")
+    res = kb.run("--db", pg_url, "index")
+    assert res.exit_code == 2
+    assert "has a schema 'lessons' that is not a lessons index" in res.stderr
+    assert _psql(pg_url, "SELECT name FROM lessons.record") == [("theirs",)]
+    # And an application's own tables in public are never touched either.
+    _psql(pg_url, "DROP SCHEMA lessons CASCADE")
+    _psql(pg_url, "CREATE TABLE public.record (name text)")
+    _psql(pg_url, "INSERT INTO public.record VALUES ('theirs')")
+    assert kb.run("--db", pg_url, "index").exit_code == 0
+    assert _psql(pg_url, "SELECT name FROM public.record") == [("theirs",)]
+
+
+@pytest.fixture
+def reader(pg_url: str) -> Iterator[str]:
+    """The URL of a role that may only read the index (SELECT)."""
+    role = f"lessons_reader_{uuid.uuid4().hex[:8]}"
+    db = pg_url.rsplit("/", 1)[1]
+    _psql(PG_ADMIN, f'CREATE ROLE "{role}" LOGIN')
+    try:
+        yield f"postgresql://{role}@127.0.0.1:5432/{db}"
+    finally:
+        _psql(pg_url, f'DROP OWNED BY "{role}"')
+        _psql(PG_ADMIN, f'DROP ROLE IF EXISTS "{role}"')
+
+
+def _grant_read(pg_url: str, reader_url: str) -> None:
+    role = reader_url.split("//", 1)[1].split("@", 1)[0]
+    _psql(pg_url, f'GRANT USAGE ON SCHEMA lessons TO "{role}"')
+    _psql(pg_url, f'GRANT SELECT ON ALL TABLES IN SCHEMA lessons TO "{role}"')
+
+
+def test_a_read_only_role_searches_and_is_told_it_cannot_publish(
+    two: tuple[KB, KB],
+    pg_url: str,
+    reader: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ops, _web = two
+    _grant_read(pg_url, reader)
+    listed = run_here(tmp_path, "--db", reader, "list", "--json", monkeypatch=monkeypatch)
+    assert listed.exit_code == 0, listed.stderr
+    assert json.loads(listed.stdout)["total"] == 4
+    searched = run_here(tmp_path, "--db", reader, "search", "disk", monkeypatch=monkeypatch)
+    assert searched.exit_code == 0, searched.stderr
+    # Inside a knowledge base, reading does not try to publish it.
+    ops.add("unpublished", title="Only on disk")
+    inside = ops.run("--db", reader, "list", "--json")
+    assert inside.exit_code == 0, inside.stderr
+    assert "unpublished" not in inside.stdout
+    role = reader.split("//", 1)[1].split("@", 1)[0]
+    res = ops.run("--db", reader, "index")
+    assert res.exit_code == 2
+    assert res.stderr.startswith(
+        f"Error: the role '{role}' may only read the index at 127.0.0.1/"
+    ), res.stderr
+    assert "nothing was published" in res.stderr
+    assert _count(pg_url, "ops") == 2
+    assert ops.run("--db", reader, "index", "--drop").exit_code == 2
+    assert _count(pg_url, "ops") == 2
+
+
+def test_a_role_that_may_not_create_the_index_is_told_so(
+    kb: KB, reader: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb.add("one")
+    res = kb.run("--db", reader, "index")
+    assert res.exit_code == 2
+    assert "may not create it" in res.stderr
+    empty = run_here(tmp_path, "--db", reader, "list", monkeypatch=monkeypatch)
+    assert empty.exit_code == 2
+    assert "nothing has been published to the index at 127.0.0.1/" in empty.stderr
+
+
+def test_passwords_never_appear_in_messages_or_debug_traces(
+    kb: KB, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb.add("one")
+    secret = "s3cr3t-Pa55"
+    # The server trusts local connections, so a password in the URL still connects.
+    with_password = pg_url.replace("postgres@", f"postgres:{secret}@")
+    assert kb.run("--db", with_password, "index").exit_code == 0
+    _psql(pg_url, "UPDATE lessons.meta SET value = '99' WHERE key = 'schema' AND kb = ''")
+    masked = with_password.replace(secret, "***")
+    for args in (("list",), ("--debug", "list")):
+        try:
+            res = kb.run("--db", with_password, *args)
+            text = res.stdout + res.stderr
+        except Exception as exc:  # --debug lets the error through, as a traceback would show
+            import traceback
+
+            text = "".join(traceback.format_exception(exc))
+        assert secret not in text
+        assert masked in text
+    unreachable = f"postgresql://someone:{secret}@127.0.0.1:1/nothing?password={secret}"
+    monkeypatch.setenv("PGPASSWORD", secret)
+    res = kb.run("--db", unreachable, "list")
+    assert res.exit_code == 2
+    assert secret not in res.stdout + res.stderr
+    assert "postgresql://someone:***@127.0.0.1:1/nothing?password=***" in res.stderr
+
+
+def test_eight_knowledge_bases_publish_at_once_while_searches_run(
+    make_kb: Callable[[str], KB], pg_url: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+
+    names = [f"team{n}" for n in range(8)]
+    kbs = [make_kb(name) for name in names]
+    for name, kb in zip(names, kbs, strict=True):
+        kb.config(f"name: {name}\n")
+        for i in range(60):
+            # The same ids in every knowledge base; titles say whose they are.
+            kb.add(f"rec-{i}", title=f"{name} record {i} about outages", tags=["outage"])
+    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
+
+    def publish_all() -> list[subprocess.CompletedProcess[str]]:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "lessons", "--kb", str(kb.root), "--db", pg_url, "index"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for kb in kbs
+        ]
+        out = []
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=600)
+            out.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+        return out
+
+    # First publications, all at once, into an empty database.
+    first = publish_all()
+    assert [(r.returncode, r.stderr) for r in first] == [
+        (0, "+60 added  ~0 changed  -0 removed\n")
+    ] * 8
+    for kb in kbs:
+        for i in range(60, 90):
+            kb.add(f"rec-{i}", title=f"{kb.root.name} record {i} about outages", tags=["outage"])
+        for i in range(10):
+            (kb.entries / f"rec-{i}.yaml").unlink()
+        kb.add("rec-20", title=f"{kb.root.name} record 20 rewritten", tags=["outage"])
+    seen: dict[str, set[int]] = {name: set() for name in names}
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def watch() -> None:
+        reader = KnowledgeBase.open(None, pg_url, cwd=Path("/"), across=True)
+        try:
+            reader.sync()
+            while not stop.is_set():
+                for kb_name, n in reader.store.counts("kb", Filters()):
+                    seen[kb_name].add(n)
+                reader.store.conn.rollback()  # the next look, a new snapshot
+        except Exception as exc:  # reported below: the assertion says what went wrong
+            failures.append(repr(exc))
+        finally:
+            reader.close()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        searches = [
+            subprocess.Popen(
+                [sys.executable, "-m", "lessons", "--db", pg_url, "search", "outages", "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd="/",
+            )
+            for _ in range(3)
+        ]
+        second = publish_all()
+        searched = [proc.communicate(timeout=600) for proc in searches]
+    finally:
+        stop.set()
+        watcher.join()
+    assert failures == []
+    assert [(r.returncode, r.stderr) for r in second] == [
+        (0, "+30 added  ~1 changed  -10 removed\n")
+    ] * 8
+    assert all(json.loads(out)["total"] > 0 for out, _ in searched)
+    # Every look saw each knowledge base whole: before its publication or after it.
+    for name in names:
+        assert seen[name] <= {60, 80}, (name, seen[name])
+    # And no publication touched another's rows.
+    for name in names:
+        titles = _psql(pg_url, "SELECT title FROM lessons.record WHERE kb = %s", (name,))
+        assert len(titles) == 80
+        assert all(str(t[0]).startswith(f"{name} record") for t in titles)
+
+
+def test_word_counts_follow_every_change_of_a_knowledge_base(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    ops, _web = two
+
+    def words() -> list[tuple[object, ...]]:
+        return _psql(pg_url, "SELECT word, ndoc FROM lessons.word WHERE kb = 'ops' ORDER BY word")
+
+    ops.add("extra", title="Zebra crossing outage", summary="Zebra zebra.")
+    ops.run("--db", pg_url, "index")
+    ops.add("cert-expired", title="Certificate renewed late", summary="Renewal.")
+    (ops.entries / "disk-full.yaml").unlink()
+    ops.run("--db", pg_url, "index")
+    incremental = words()
+    assert ("zebra", 1) in incremental and ("renewal", 1) in incremental
+    assert not any(w == "log" for w, _ in incremental)  # only the removed record had it
+    assert ops.run("--db", pg_url, "index", "--rebuild").exit_code == 0
+    assert words() == incremental
+
+
+def test_one_word_ranked_inside_the_server_as_the_general_path(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lessons.errors import NoMatchError
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+    from lessons.search import search
+
+    ops, _web = two
+    ops.add("disk-again", title="Disk filled again", kind="observation", tags=["disk"])
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    selections = [Filters(), Filters(kind="mistake"), Filters(tags=("disk",))]
+
+    def ranked() -> list[object]:
+        out: list[object] = []
+        for q in ("disk", "filled", "certficate", "page"):
+            for f in selections:
+                try:
+                    result = search(store, q, f)
+                except NoMatchError as exc:
+                    out.append(exc.hint)
+                    continue
+                out.append((result.total, [(h.id, round(h.score, 6)) for h in result.hits]))
+        return out
+
+    fast = ranked()
+    total, hits = fast[0]  # type: ignore[misc]
+    assert total == 3
+    assert {h for h, _ in hits} == {"disk-full", "disk-again", "web:disk-full"}
+    assert fast[1][0] == 2  # type: ignore[index]
+    monkeypatch.setattr(type(store), "fts_top", lambda *args: None)
+    assert ranked() == fast
+    base.close()
+
+
+def test_an_older_index_is_upgraded_in_place_without_publishing_again(
+    two: tuple[KB, KB], pg_url: str, reader: str
+) -> None:
+    from lessons.store import migrations
+
+    ops, web = two
+    assert migrations.CURRENT == 3
+    # Schema version 1 is version 3 without the ranked (RUM) index (version 2) and the
+    # vector tables (version 3).
+    _psql(pg_url, "DROP INDEX IF EXISTS lessons.ix_record_rum")
+    _psql(pg_url, "DROP TABLE lessons.record_vector, lessons.vector")
+    _psql(pg_url, "UPDATE lessons.meta SET value = '1' WHERE key = 'schema' AND kb = ''")
+    rows = "SELECT kb, id, pk FROM lessons.record ORDER BY kb, id"
+    before = _psql(pg_url, rows)
+    # A role that may only read cannot upgrade it, and says so.
+    _grant_read(pg_url, reader)
+    refused = web.run("--db", reader, "list")
+    assert refused.exit_code == 2
+    assert "needs upgrading from schema version 1 to 3" in refused.stderr
+    # The next command of a publishing role upgrades it, and publishes nothing again.
+    res = ops.run("--db", pg_url, "index")
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == "+0 added  ~0 changed  -0 removed\n"
+    assert _psql(pg_url, "SELECT value FROM lessons.meta WHERE key = 'schema'") == [("3",)]
+    tables = (
+        "SELECT to_regclass('lessons.vector') IS NOT NULL,"
+        " to_regclass('lessons.record_vector') IS NOT NULL"
+    )
+    assert _psql(pg_url, tables) == [(True, True)]
+    assert _psql(pg_url, rows) == before
+    has_rum = _psql(pg_url, "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'")
+    index = _psql(pg_url, "SELECT to_regclass('lessons.ix_record_rum') IS NOT NULL")
+    assert index == [(bool(has_rum),)]
+    assert web.run("--db", reader, "list").exit_code == 0
+
+
+def test_the_ranked_index_path_finds_what_exact_ranking_finds(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The RUM path (beyond EXACT_UP_TO matches) scores its candidates exactly: where
+    # the candidates are every match, it must give exactly the exact path's results.
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+    from lessons.store import postgres
+
+    ops, _web = two
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    if not store.ranked:  # type: ignore[attr-defined]
+        base.close()
+        pytest.skip("the server has no RUM extension (postgresql-15-rum)")
+    weights = (1.0,) * 8
+    expected = [
+        store.fts_top([("disk", 1.0)], weights, 10, f) for f in (Filters(), Filters(kind="mistake"))
+    ]
+    monkeypatch.setattr(postgres, "EXACT_UP_TO", 0)
+    got = [
+        store.fts_top([("disk", 1.0)], weights, 10, f) for f in (Filters(), Filters(kind="mistake"))
+    ]
+    assert got == expected
+    assert expected[0][1] == 2 and len(expected[0][0]) == 2  # type: ignore[index]
+    base.close()
+
+
+def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(
+    two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ops, web = two
+    web.add("again", title="Disk full again", links=[{"to": "ops:disk-full", "rel": "repeats"}])
+    web.add("late", title="Late fix", actions=[{"do": "Rotate logs", "due": "2020-01-01"}])
+    assert web.run("--db", pg_url, "index").exit_code == 0
+
+    def run(*args: str) -> Result:
+        res = run_here(tmp_path, "--db", pg_url, *args, monkeypatch=monkeypatch)
+        assert res.exit_code == 0, (args, res.stderr)
+        return res
+
+    related = json.loads(run("related", "ops:disk-full", "--json").stdout)
+    assert "web:disk-full" in [r["id"] for r in related["results"]]
+    brief = run("brief", "the disk filled up", "--format", "md").stdout
+    assert "ops:disk-full" in brief and "web:disk-full" in brief
+    retro = run("retro", "--format", "md").stdout
+    assert "web:again" in retro and "ops:disk-full" in retro
+    actions = run("actions", "--json").stdout
+    assert "web:late" in actions
+    edges = json.loads(run("graph", "-f", "json").stdout)["edges"]
+    assert {"from": "web:again", "to": "ops:disk-full", "rel": "repeats"} in edges
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["total"] == 6
+    only_ops = json.loads(run("--from-kb", "ops", "stats", "--json").stdout)
+    assert only_ops["total"] == 2
+
+
+def test_a_knowledge_base_is_named_by_its_name_or_its_folder(tmp_path: Path) -> None:
+    from lessons.config import load_config
+    from lessons.errors import LessonsError
+
+    plain = tmp_path / "Team Ops"
+    plain.mkdir()
+    assert load_config(plain).key == "team-ops"
+    named = tmp_path / "folder"
+    named.mkdir()
+    (named / "lessons.yaml").write_text("name: Digital Engagement lessons\n", encoding="utf-8")
+    assert load_config(named).key == "digital-engagement-lessons"
+    (named / "lessons.yaml").write_text("publish: {public_only: yes please}\n", encoding="utf-8")
+    with pytest.raises(LessonsError) as err:
+        load_config(named)
+    assert err.value.message == "publish setting 'public_only' must be true or false"
+    assert (err.value.line, err.value.field) == (1, "publish")
+    (named / "lessons.yaml").write_text("publish: {public: true}\n", encoding="utf-8")
+    with pytest.raises(LessonsError) as err:
+        load_config(named)
+    assert "unknown publish setting 'public'" in err.value.message
+
+
+def test_link_points_a_record_at_another_knowledge_base(two: tuple[KB, KB], pg_url: str) -> None:
+    ops, web = two
+    res = web.run("--db", pg_url, "link", "slow", "ops:disk", "--rel", "relates-to")
+    assert res.exit_code == 0, res.stderr
+    assert "to: ops:disk-full" in (web.entries / "slow-page.yaml").read_text(encoding="utf-8")
+    checked = json.loads(web.run("--db", pg_url, "check", "--json").stdout)
+    assert checked["errors"] == []
+    shown = json.loads(ops.run("--db", pg_url, "show", "disk-full", "--json").stdout)
+    assert {"from": "web:slow-page", "rel": "relates-to", "as": "relates-to",
+            "title": "Slow landing page"} in shown["backlinks"]  # fmt: skip
+    # The record edited must be this knowledge base's own.
+    other = web.run("--db", pg_url, "link", "ops:cert-expired", "slow-page")
+    assert other.exit_code == 2
+    assert "belongs to knowledge base 'ops'" in other.stderr
