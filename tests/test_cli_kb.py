@@ -169,6 +169,17 @@ def test_show_json_shape(kb: KB) -> None:
         assert key in data
 
 
+def test_show_prints_the_columns_an_import_kept_under_extra(kb: KB) -> None:
+    kb.add("kept", extra={"Owner column": "Maria", "Cost\x1b[31m": "1200", "Phases": ["a", "b"]})
+    res = kb.run("show", "kept")
+    assert res.exit_code == 0, res.stderr
+    lines = res.stdout.splitlines()
+    i = lines.index("Extra (kept from the import)")
+    shown = ["  Owner column: Maria", "  Cost\\x1b[31m: 1200", "  Phases: a, b"]
+    assert lines[i + 1 : i + 4] == shown
+    assert "\x1b" not in res.stdout
+
+
 def test_show_unknown_and_ambiguous_ids(kb: KB) -> None:
     kb.add("hashtags-humour", title="Hashtags that attempted humour")
     kb.add("hashtags-apology", title="Apologise quickly")

@@ -443,6 +443,22 @@ def test_filters_match_every_spelling_and_retro_counts_one_campaign(spellings: K
     assert "Civil Service Reform" in retro["title"]
 
 
+def test_related_and_brief_see_one_campaign_whatever_its_spelling(kb: KB) -> None:
+    text = "The venue cancelled the booking two days before the launch event."
+    kb.add("a", campaign="Civil Service Reform", summary=text)
+    kb.add("b", campaign="civil  service REFORM ", summary=text)
+    for i in range(3):  # other records, so that the shared words are rare ones
+        kb.add(f"other-{i}", campaign="Other", summary=f"Press release {i} went out on time.")
+    data = json.loads(kb.run("related", "a", "--json").stdout)
+    hit = next(r for r in data["results"] if r["id"] == "b")
+    assert hit["same_campaign"] is True
+    assert any(r.startswith("same campaign") for r in hit["reasons"])
+    res = kb.run("brief", "venue booking", "--campaign", "CIVIL service reform", "--json")
+    results = {r["id"]: r for r in json.loads(res.stdout)["results"]}
+    for rid in ("a", "b"):
+        assert any(w.startswith("same campaign") for w in results[rid]["why"]), results[rid]
+
+
 # --- ids as paths ------------------------------------------------------------------------
 
 

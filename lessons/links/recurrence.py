@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from lessons.filters import Filters
+from lessons.filters import Filters, value_key
 from lessons.kb import KnowledgeBase
 from lessons.links.similarity import (
     _cosine,
@@ -140,7 +140,7 @@ def _recurrence(earlier: _Doc, later: _Doc, score: float, linked: bool) -> Recur
 
 def _distinct_occasions(a: _Doc, b: _Doc, min_gap_days: int) -> bool:
     """Different campaigns, or dates far enough apart to be two events."""
-    if a.campaign and b.campaign and a.campaign.lower() != b.campaign.lower():
+    if a.campaign and b.campaign and value_key(a.campaign) != value_key(b.campaign):
         return True
     if a.date and b.date:
         gap = abs((dt.date.fromisoformat(a.date) - dt.date.fromisoformat(b.date)).days)

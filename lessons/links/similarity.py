@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lessons.filters import Filters
+from lessons.filters import Filters, value_key
 from lessons.kb import KnowledgeBase
 
 _WORD = re.compile(r"[^\W\d_][^\W_]{2,}")
@@ -197,7 +197,7 @@ def _tag_idf(kb: KnowledgeBase) -> dict[str, float]:
 
 
 def _same_campaign(a: _Doc, b: _Doc) -> bool:
-    return bool(a.campaign and b.campaign and a.campaign.lower() == b.campaign.lower())
+    return bool(a.campaign and b.campaign and value_key(a.campaign) == value_key(b.campaign))
 
 
 def _selected(kb: KnowledgeBase, filters: Filters | None) -> set[str] | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lessons.errors import NoMatchError, UsageError
+from lessons.filters import value_key
 from lessons.model import IMPACT_RANK, KINDS, normalise_tag
 from lessons.model import today as today_iso
 from lessons.reports import kb_name, recurring, short
@@ -189,7 +190,9 @@ def build_brief(
             continue
         shared = [t for t in themes if t in rec.get("tags", [])]
         same_stage = bool(stage and rec.get("stage") == stage)
-        same_campaign = bool(campaign and (rec.get("campaign") or "").lower() == campaign.lower())
+        same_campaign = bool(
+            campaign and value_key(rec.get("campaign") or "") == value_key(campaign)
+        )
         score = text_scores.get(rid, 0.0)
         if asked:
             score += THEME_WEIGHT * sum(1 for t in shared if t in asked) / len(asked)

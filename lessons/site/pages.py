@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lessons.filters import value_key
 from lessons.model import KINDS, RELATIONS, STANDARD_KEYS, slugify
 from lessons.site.render import clean, page_name, paragraphs, safe_link
 
@@ -91,7 +92,7 @@ class Site:
 
 def _group_key(key: str, value: str) -> str:
     # Campaigns and teams are compared without letter case, as the filters do.
-    return value.lower() if key in ("campaign", "team") else value
+    return value_key(value) if key in ("campaign", "team") else value
 
 
 def ref(rec: Mapping[str, Any]) -> dict[str, Any]:
