@@ -209,7 +209,8 @@ def test_on_duplicate_update_keeps_comments_and_untouched_keys(kb: KB, tmp_path:
     )
     rows = [
         {"id": "a", "title": "New title", "kind": "mistake", "summary": "What happened."},
-        {"id": "a2", "title": "Other", "kind": "success", "summary": "Fine.", "tags": "x"},
+        {"id": "a2", "title": "Other", "kind": "success", "summary": "Fine.", "tags": "x"}
+        | {"date": "2024-06-01"},
     ]
     f = source(tmp_path, "in.json", json.dumps(rows))
     res = kb.run("import", f, "--on-duplicate", "update", "--default", "tags=three;four")
@@ -260,14 +261,16 @@ def test_dry_run_names_updates_with_their_changed_keys_and_conflicts(
 
 
 def test_import_from_stdin_needs_a_format(kb: KB) -> None:
-    line = json.dumps({"title": "From a pipe", "kind": "observation", "summary": "x"})
+    line = json.dumps(
+        {"title": "From a pipe", "kind": "observation", "summary": "x", "date": "2024-06-01"}
+    )
     res = kb.run("import", "-", "--format", "jsonl", input=line + "\n")
     assert res.exit_code == 0
     assert (
         res.stderr == "imported 1 record from <stdin> (written 1, updated 0, skipped 0, invalid 0; "
         "1 row read)\n"
     )
-    assert ids(kb) == ["from-a-pipe"]
+    assert ids(kb) == ["2024-06-from-a-pipe"]
     res = kb.run("import", "-", input=line)
     assert res.exit_code == 2
     assert res.stderr.startswith("Error: reading standard input needs --format\n")
@@ -275,7 +278,7 @@ def test_import_from_stdin_needs_a_format(kb: KB) -> None:
 
 def test_jsonl_invalid_lines_are_named_by_line_number(kb: KB, tmp_path: Path) -> None:
     lines = [
-        {"id": "ok", "title": "Fine", "kind": "mistake", "summary": "x"},
+        {"id": "ok", "title": "Fine", "kind": "mistake", "summary": "x", "date": "2024-06-01"},
         {"id": "bad", "title": "Bad", "kind": "mistake", "summary": "x", "date": "soon"},
     ]
     text = json.dumps(lines[0]) + "\n{oops\n" + json.dumps(lines[1]) + "\n"

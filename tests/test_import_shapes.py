@@ -388,6 +388,39 @@ def test_markdown_section_map_and_a_body_without_sections(kb: KB, tmp_path: Path
     assert rec["lesson"] == "Cancel a scheduled send before sending by hand."
 
 
+def test_a_folder_without_kinds_or_dates_gets_one_hint_per_missing_key(
+    kb: KB, tmp_path: Path
+) -> None:
+    # The shape of a real post-mortem folder: a heading, sections, no front matter.
+    folder = tmp_path / "pms"
+    folder.mkdir()
+    for name in ("PM-001 - DNS.md", "PM-002 - Certs.md", "PM-003 - Disk.md"):
+        (folder / name).write_text(
+            f"# {name[9:-3]} outage\n\n## Summary\n\nIt broke.\n\n"
+            "## Action Items\n\n- Add an alert\n",
+            encoding="utf-8",
+        )
+    res = kb.run("import", str(folder))
+    assert res.exit_code == 2
+    hint = "hint: 3 files had no 'kind': map a column to it (--map 'COLUMN=kind') or"
+    assert hint in res.stderr and "(--default kind=mistake)" in res.stderr
+    assert res.stderr.count("hint: 3 files had no") == 1
+    assert not list(kb.entries.glob("*.yaml"))
+    res = kb.run("import", str(folder), "--default", "kind=mistake")
+    assert res.exit_code == 0, res.stderr
+    assert "all 3 records will have no date" in res.stderr
+    assert "--default date=YYYY-MM-DD" in res.stderr
+    (folder / "PM-004 - Dated.md").write_text(
+        "---\ndate: 2024-03-01\n---\n# Dated outage\n\nIt broke.\n", encoding="utf-8"
+    )
+    for path in kb.entries.glob("*.yaml"):
+        path.unlink()
+    res = kb.run("import", str(folder), "--default", "kind=mistake")
+    assert res.exit_code == 0, res.stderr
+    assert "3 records will have no date" in res.stderr and "all 3" not in res.stderr
+    assert "PM-001 - DNS.md" in res.stderr and "PM-004" not in res.stderr
+
+
 # --- a retro board ------------------------------------------------------------------------
 
 BOARD = """\

@@ -275,8 +275,20 @@ def test_made_ids_are_stable_so_a_reimport_finds_its_duplicates(kb: KB) -> None:
 
 def test_foreign_ids_are_converted_by_the_one_rule_and_noted_once(kb: KB) -> None:
     rows = [
-        {"id": "google-GAE-#15023", "title": "A", "kind": "mistake", "summary": "x"},
-        {"id": "Wiki 2020 Outage", "title": "B", "kind": "mistake", "summary": "y"},
+        {
+            "id": "google-GAE-#15023",
+            "title": "A",
+            "kind": "mistake",
+            "summary": "x",
+            "date": "2024-01-02",
+        },
+        {
+            "id": "Wiki 2020 Outage",
+            "title": "B",
+            "kind": "mistake",
+            "summary": "y",
+            "date": "2024-01-02",
+        },
     ]
     result = plan(kb, json.dumps(rows), "json")
     assert [p.record["id"] for p in result.new] == ["google-gae-15023", "wiki-2020-outage"]

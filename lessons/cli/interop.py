@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -309,6 +310,7 @@ def _report_invalid(plan: Any, failed: list[Any] | None = None) -> None:
                 f"  {ranges(rows)} ({k:,} row{'s' if k != 1 else ''}): '{key}' is '{value}', "
                 f"not one of {', '.join(options)}"
             )
+    _hint_missing_keys(problems, plan.unit, plan.rows)
     if not plan.value_errors:
         return
     for key in dict.fromkeys(k for k, _, _, _ in plan.value_errors):
@@ -322,6 +324,26 @@ def _report_invalid(plan: Any, failed: list[Any] | None = None) -> None:
         f"hint: map each value that is not ours: {shown}; or write them all into a file with "
         "--dry-run --write-mapping FILE, edit it, and import with --mapping FILE"
     )
+
+
+_MISSING = re.compile(r"missing required key '([a-z_]+)'")
+
+
+def _hint_missing_keys(problems: list[Any], unit: str, rows: int) -> None:
+    """One hint per required key that most rows lack: the source has no such column
+    (rather than a few rows being incomplete, which their own messages say)."""
+    missing: dict[str, int] = {}
+    for problem in problems:
+        for key in _MISSING.findall(problem.message):
+            missing[key] = missing.get(key, 0) + 1
+    for key, n in missing.items():
+        if n < 2 or 2 * n < rows:
+            continue
+        example = {"kind": "mistake", "date": "YYYY-MM-DD"}.get(key, "TEXT")
+        write_err(
+            f"hint: {n:,} {unit}{'s' if n != 1 else ''} had no '{key}': map a column to it "
+            f"(--map 'COLUMN={key}') or give every {unit} one (--default {key}={example})"
+        )
 
 
 def _values_with_counts(plan: Any, key: str) -> str:

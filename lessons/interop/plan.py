@@ -206,6 +206,19 @@ def plan_import(kb: KnowledgeBase, source: Source, options: ImportOptions) -> Im
     plan.invalid.sort(key=lambda p: order_key(p.where))
     plan.value_errors = _value_errors(ctx, plan, schema)
     plan.notes.extend(context_notes(ctx))
+    # New records only: an update keeps the date the file already has.
+    undated = [p.where for p in plan.new if not p.record.get("date")]
+    if undated:
+        # Said at import time, not only by `check` later: a record without a date drops
+        # out of every --since/--until filter and of the retrospective's timeline.
+        n, everyone = len(undated), len(undated) == len(plan.new)
+        which = "" if everyone else ": " + ranges(undated[:5]) + (", …" if n > 5 else "")
+        plan.notes.append(
+            f"{'all ' if everyone and n > 1 else ''}{n:,} record{'s' if n != 1 else ''} "
+            f"will have no date (left out of --since, --until and period retrospectives)"
+            f"{which}; map a column with --map 'COLUMN=date' or give them one with "
+            "--default date=YYYY-MM-DD"
+        )
     plan.seen_values = ctx.seen_values
     plan.splits = ctx.splits
     if options.progress:
