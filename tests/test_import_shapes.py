@@ -421,6 +421,57 @@ def test_a_folder_without_kinds_or_dates_gets_one_hint_per_missing_key(
     assert "PM-001 - DNS.md" in res.stderr and "PM-004" not in res.stderr
 
 
+def test_a_file_named_by_a_uuid_is_titled_by_its_summary_not_its_name(
+    kb: KB, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    body = "---\nsummary: All downloads failed for 13 minutes. A bad deploy.\n---\n"
+    (folder / "04f5afd8-09fc-4314-9c60-7f942faca125.md").write_text(body, encoding="utf-8")
+    (folder / "cdaefaac-7057-4389-989d-4ef123aa5e20.md").write_text(body, encoding="utf-8")
+    (folder / "disk-full-again.md").write_text(body, encoding="utf-8")
+    res = kb.run("import", str(folder), "--default", "kind=mistake", "--default", "date=2023-07-20")
+    assert res.exit_code == 0, res.stderr
+    titles = sorted(str(entry(kb, rid)["title"]) for rid in ids(kb))
+    assert titles == [
+        "All downloads failed for 13 minutes.",
+        "All downloads failed for 13 minutes.",
+        "disk full again",
+    ]
+
+
+def test_a_column_of_timestamps_is_not_suggested_as_a_text_key(kb: KB, tmp_path: Path) -> None:
+    f = tmp_path / "in.csv"
+    f.write_text(
+        "title,kind,summary,source_fetched_at,source\n"
+        "A,mistake,x,2026-05-04T19:51:05Z,https://example.org/a\n"
+        "B,mistake,y,2026-05-05T10:00:00Z,https://example.org/b\n",
+        encoding="utf-8",
+    )
+    res = kb.run("import", str(f))
+    assert res.exit_code == 2
+    assert "'source_fetched_at'" in res.stderr
+    assert "--map 'source_fetched_at=sources'" not in res.stderr
+    assert "--map 'source=sources'" in res.stderr
+    res = kb.run("import", str(f), "--dry-run", "--write-mapping", str(tmp_path / "m.yaml"))
+    assert res.exit_code == 0, res.stderr
+    text = (tmp_path / "m.yaml").read_text()
+    assert "source_fetched_at: ''" in text and "source: sources" in text
+
+
+def test_notes_name_at_most_five_files_and_count_the_rest(kb: KB, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"outage-{i}.md").write_text(f"# Outage {i}\n\nIt broke.\n", encoding="utf-8")
+    dated = "---\ndate: 2024-01-02\n---\n# Dated\n\nIt broke.\n"
+    (folder / "dated.md").write_text(dated, encoding="utf-8")
+    res = kb.run("import", str(folder), "--default", "kind=mistake")
+    assert res.exit_code == 0, res.stderr
+    note = next(line for line in res.stderr.splitlines() if "will have no date" in line)
+    assert note.count("outage-") == 5 and "… (3 more)" in note
+
+
 # --- a retro board ------------------------------------------------------------------------
 
 BOARD = """\

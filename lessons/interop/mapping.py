@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lessons.errors import UsageError
@@ -304,7 +304,32 @@ def section_key(name: str) -> str | None:
     return found
 
 
-def _closest_key(column: str, schema: Schema) -> str | None:
+def _closest_key(column: str, schema: Schema, values: Sequence[object] = ()) -> str | None:
+    """The record key a column's name suggests, unless its ``values`` contradict it."""
+    best = _key_by_name(column, schema)
+    if best and values and best not in _date_keys(schema) and _mostly_dates(values):
+        # `source_fetched_at` reads like `sources` but holds timestamps: a wrong guess
+        # in a mapping file is worse than none, which asks the person to choose.
+        return None
+    return best
+
+
+def _date_keys(schema: Schema) -> set[str]:
+    return {"date", "recorded"} | {f.name for f in schema.fields if f.type == "date"}
+
+
+def _mostly_dates(values: Sequence[object]) -> bool:
+    from lessons.interop.dates import parse_loose_date
+
+    texts = [str(v).strip() for v in values if not is_blank(v) and not isinstance(v, (list, dict))]
+    if not texts:
+        return False
+    sample = texts[:200]
+    dated = sum(1 for t in sample if parse_loose_date(t, True)[0] is not None)
+    return dated >= 0.8 * len(sample)
+
+
+def _key_by_name(column: str, schema: Schema) -> str | None:
     name = norm_name(column)
     known = schema.known_keys()
     cutoff = 80.0
@@ -474,7 +499,7 @@ def _unknown_map(
 def _unmapped_error(source: Source, schema: Schema, unknown: list[str]) -> UsageError:
     lines = []
     for column in unknown:
-        best = _closest_key(column, schema)
+        best = _closest_key(column, schema, [row.data.get(column) for row in source.rows])
         count = ""
         if source.fmt == "md":
             n = sum(1 for row in source.rows if not is_blank(row.data.get(column)))

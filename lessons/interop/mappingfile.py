@@ -315,7 +315,7 @@ def write_mapping(path: str, plan: Any, source: Any, schema: Any, options: Any) 
         if key == EXTRA:
             key = None
         if key is None:
-            best = _closest_key(column, schema)
+            best = _closest_key(column, schema, [row.data.get(column) for row in source.rows])
             if column.startswith("parent.") or not filled:
                 lines.append(f"  {q(column)}: ''  # {why}; left out")
             elif best:

@@ -212,7 +212,7 @@ def plan_import(kb: KnowledgeBase, source: Source, options: ImportOptions) -> Im
         # Said at import time, not only by `check` later: a record without a date drops
         # out of every --since/--until filter and of the retrospective's timeline.
         n, everyone = len(undated), len(undated) == len(plan.new)
-        which = "" if everyone else ": " + ranges(undated[:5]) + (", …" if n > 5 else "")
+        which = "" if everyone else ": " + ranges(undated)
         plan.notes.append(
             f"{'all ' if everyone and n > 1 else ''}{n:,} record{'s' if n != 1 else ''} "
             f"will have no date (left out of --since, --until and period retrospectives)"
@@ -559,6 +559,10 @@ def _comparable(value: Any) -> Any:
     return None if value in ([], "") else value
 
 
+# Files (rather than numbered rows) named one by one in a note before "… (N more)".
+MAX_NAMED = 5
+
+
 def ranges(wheres: list[str]) -> str:
     """``people.csv, lines 2-5, 9`` from row labels (numbers compressed into runs)."""
     by_file: dict[str, list[int]] = {}
@@ -590,6 +594,8 @@ def ranges(wheres: list[str]) -> str:
             shown += f", … ({len(runs) - 20} more runs)"
         plural = "s" if len(numbers) > 1 else ""
         parts.append(f"{name}, {unit[name]}{plural} {shown}")
+    if len(other) > MAX_NAMED:
+        other = [*other[:MAX_NAMED], f"… ({len(other) - MAX_NAMED} more)"]
     return "; ".join(parts + other)
 
 

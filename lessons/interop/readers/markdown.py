@@ -137,6 +137,14 @@ def read_markdown_text(text: str, shown: str, options: ReadOptions) -> Source:
     return source
 
 
+def _wordy(stem: str) -> bool:
+    """Whether a file name holds a word (three letters or more between separators) and
+    is not a hexadecimal name (a UUID or a hash, whose letters are a-f only)."""
+    if re.fullmatch(r"[0-9a-fA-F_-]{8,}", stem):
+        return False
+    return any(len(part) >= 3 and part.isalpha() for part in re.split(r"[\W_]+", stem))
+
+
 def parse_document(text: str, where: str, stem: str) -> tuple[dict[str, Any], str]:
     """(columns of one file, where its title came from: front, heading, file or '')."""
     data: dict[str, Any] = {}
@@ -159,9 +167,11 @@ def parse_document(text: str, where: str, stem: str) -> tuple[dict[str, Any], st
         # A body without sections is the summary (unless the front matter gave one).
         key = BODY if sections or _present(data.get("summary")) else "summary"
         data.setdefault(key, loose.strip())
-    if data and not title_from and not _present(data.get("title")):
+    if data and not title_from and not _present(data.get("title")) and _wordy(stem):
         data["title"] = re.sub(r"[-_]+", " ", stem).strip()
         title_from = "file"
+    # A name of no words (a UUID, a number) is left out: the import then titles the
+    # record with the first sentence of its summary, as it does any row without one.
     return data, title_from
 
 
