@@ -153,12 +153,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         row("lessons --version", lambda _, cmd, env: piped([*cmd, "--version"], env))
         row("lessons --help", lambda _, cmd, env: piped([*cmd, "--help"], env))
         for n in args.records:
-            root = Path(tmp) / f"kb{n}"
-            ids = generate(root, n)
-            cmd0, env0 = trees[0][1], trees[0][2]
-            subprocess.run(
-                [*cmd0, "--kb", str(root), "index"], capture_output=True, check=True, env=env0
-            )
+            first = Path(tmp) / f"kb{n}"
+            ids = generate(first, n)
+            # Each tree gets its own copy of the knowledge base and builds its own index:
+            # trees with different index schemas would otherwise rebuild it on every turn.
+            roots: dict[str, Path] = {}
+            for i, (label, cmd, env) in enumerate(trees):
+                roots[label] = first if i == 0 else Path(tmp) / f"kb{n}-{i}"
+                if i:
+                    shutil.copytree(first / "entries", roots[label] / "entries")
+                    shutil.copy2(first / "lessons.yaml", roots[label] / "lessons.yaml")
+                subprocess.run(
+                    [*cmd, "--kb", str(roots[label]), "index"],
+                    capture_output=True,
+                    check=True,
+                    env=env,
+                )
             print(f"{n:,} records")
 
             def features(cmd: list[str], env: dict[str, str]) -> str:
@@ -166,37 +176,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                     [*cmd, "--help"], capture_output=True, text=True, check=False, env=env
                 ).stdout
 
-            def kb_cmd(cmd: list[str], root: Path = root) -> list[str]:
-                return [*cmd, "--kb", str(root)]
+            def kb_cmd(label: str, cmd: list[str], roots: dict[str, Path] = roots) -> list[str]:
+                return [*cmd, "--kb", str(roots[label])]
 
             row(
                 "search outage (piped)",
-                lambda _, cmd, env: piped([*kb_cmd(cmd), "search", "outage"], env),
+                lambda label, cmd, env: piped([*kb_cmd(label, cmd), "search", "outage"], env),
             )
-            row("list (piped)", lambda _, cmd, env: piped([*kb_cmd(cmd), "list"], env))
+            row("list (piped)", lambda label, cmd, env: piped([*kb_cmd(label, cmd), "list"], env))
 
-            def drawn(_: str, cmd: list[str], env: dict[str, str]) -> object:
+            def drawn(label: str, cmd: list[str], env: dict[str, str]) -> object:
                 pager_off = ["--no-pager"] if "--no-pager" in features(cmd, env) else []
                 return on_terminal(
-                    [*kb_cmd(cmd), *pager_off, "list"], env, args.columns, pager=False
+                    [*kb_cmd(label, cmd), *pager_off, "list"], env, args.columns, pager=False
                 )
 
             row("list on a terminal, drawn to the end", drawn)
 
-            def first_screen(_: str, cmd: list[str], env: dict[str, str]) -> object:
+            def first_screen(label: str, cmd: list[str], env: dict[str, str]) -> object:
                 if "--no-pager" not in features(cmd, env) or not shutil.which("less"):
                     return None
-                return on_terminal([*kb_cmd(cmd), "list"], env, args.columns, pager=True)
+                return on_terminal([*kb_cmd(label, cmd), "list"], env, args.columns, pager=True)
 
             row("list on a terminal, first screen (less)", first_screen)
             prefix = ids[len(ids) // 2][:6]
 
             def tab(
-                _: str, cmd: list[str], env: dict[str, str], prefix: str = prefix, root: Path = root
+                label: str,
+                cmd: list[str],
+                env: dict[str, str],
+                prefix: str = prefix,
+                roots: dict[str, Path] = roots,
             ) -> object:
                 if "--show-completion" not in features(cmd, env):
                     return None
-                return completion(["show", prefix], dict(env, LESSONS_KB=str(root)), cmd)
+                return completion(["show", prefix], dict(env, LESSONS_KB=str(roots[label])), cmd)
 
             row(f"complete `show {prefix}<Tab>` (bash)", tab)
         load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
