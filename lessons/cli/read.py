@@ -160,12 +160,12 @@ def render_record(
         doc.line((f"{key}: ", "dim"), shown)
     for src in rec.get("sources") or []:
         doc.line(("source: ", "dim"), src)
-    extra = rec.get("extra")
-    if isinstance(extra, dict) and extra:
+    kept = rec.get("extra")
+    if isinstance(kept, dict) and kept:
         # Columns an import kept (--keep-unmapped): shown so that nothing kept is hidden.
         doc.blank()
         doc.line(("Extra (kept from the import)", "bold"))
-        for key, value in extra.items():
+        for key, value in kept.items():
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             doc.line((f"  {key}: ", "dim"), shown, hang=4)
     doc.line(("file: ", "dim"), (rec.get("path", ""), "dim"))
