@@ -615,3 +615,17 @@ def test_mv_and_rm_with_a_postgresql_index(kb: KB, pg_url: str) -> None:
     assert res.exit_code == 0, res.stderr
     assert sorted(_files(kb)) == ["entries/b.yaml", "entries/c.yaml"]
     assert json.loads(kb.run("--db", pg_url, "check", "--json").stdout)["errors"] == []
+
+
+def test_actions_limit_shows_the_first_n_and_says_how_many_there_are(kb: KB) -> None:
+    kb.add("a", actions=[{"do": f"Step {i}", "due": f"2024-0{i}-01"} for i in range(1, 6)])
+    res = kb.run("actions", "--limit", "2")
+    assert res.exit_code == 0, res.stderr
+    assert [line.split("\t")[5] for line in res.stdout.splitlines()] == ["Step 1", "Step 2"]
+    assert "2 of 5 shown (--limit)" in res.stderr
+    data = json.loads(kb.run("actions", "-n", "3", "--json").stdout)
+    assert data["total"] == 5 and [a["do"] for a in data["results"]] == [
+        "Step 1",
+        "Step 2",
+        "Step 3",
+    ]

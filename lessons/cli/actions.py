@@ -7,7 +7,14 @@ from typing import Annotated, Any
 import typer
 
 from lessons.cli.app import app, write_err
-from lessons.cli.common import IdArg, JsonOpt, build_filters, synced_kb, with_filters
+from lessons.cli.common import (
+    IdArg,
+    JsonOpt,
+    LimitOpt,
+    build_filters,
+    synced_kb,
+    with_filters,
+)
 from lessons.cli.render import Column, print_json, table
 
 # The callback's docstring is the group's help (with its examples).
@@ -46,6 +53,7 @@ def actions(
     overdue: Annotated[
         bool, typer.Option("--overdue", help="Only open actions past their due date.")
     ] = False,
+    limit: LimitOpt = None,
     json_out: JsonOpt = False,
     *,
     filter_values: dict[str, Any],
@@ -66,8 +74,10 @@ def actions(
     kb, _ = synced_kb()
     filters = build_filters(kb, **filter_values)
     items = list_actions(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
+    total = len(items)
+    shown = items if limit is None else items[:limit]
     if json_out:
-        print_json({"total": len(items), "results": items})
+        print_json({"total": total, "results": shown})
     else:
         table(
             ACTION_COLUMNS,
@@ -81,9 +91,11 @@ def actions(
                     a["do"],
                     _closed(a),
                 )
-                for a in items
+                for a in shown
             ],
         )
+        if total > len(shown):
+            write_err(f"{len(shown)} of {total} shown (--limit)")
     if not items:
         raise no_match(kb, filters, open_only=open_only, owner=owner, overdue=overdue)
 
