@@ -408,6 +408,33 @@ def test_pages_fit_a_phone_screen_and_200_percent_zoom(
         context.close()
 
 
+def test_on_a_phone_the_filters_fold_away_so_the_first_result_shows(
+    browser: Any, site: dict[str, Any]
+) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        page.goto(site["url"] + "search.html?q=hashtags")
+        page.wait_for_selector("#results li h2 a")
+        assert page.evaluate("document.getElementById('filter-box').open") is False
+        top = page.evaluate("document.querySelector('#results li').getBoundingClientRect().top")
+        assert top < 740, top
+        page.click("#filter-box > summary")  # one tap opens them
+        assert page.is_visible("#f-tag")
+        page.goto(site["url"] + "search.html?q=hashtags&tag=hashtags")  # a filter in use
+        page.wait_for_selector("#results li h2 a")
+        assert page.evaluate("document.getElementById('filter-box').open") is True
+    finally:
+        context.close()
+
+
+def test_on_a_wide_screen_the_filters_stay_open(page: Any, site: dict[str, Any]) -> None:
+    page.goto(site["url"] + "search.html?q=hashtags")
+    page.wait_for_selector("#results li h2 a")
+    assert page.evaluate("document.getElementById('filter-box').open") is True
+    assert page.is_visible("#f-kind")
+
+
 def test_focus_is_visible_and_the_skip_link_comes_first(page: Any, site: dict[str, Any]) -> None:
     page.goto(site["url"] + f"lesson/{HASHTAGS}.html")
     page.keyboard.press("Tab")

@@ -28,6 +28,7 @@
   var reported = false;
 
   document.documentElement.classList.add('js');
+  foldFilters(params());
 
   // The same words as tokens() in searchindex.py: NFC, lower case, runs of
   // letters and digits.
@@ -132,6 +133,17 @@
     var out = { q: q.get('q') || '' };
     FILTERS.forEach(function (f) { out[f] = q.get(f) || ''; });
     return out;
+  }
+
+  // On a phone the five filters would push the results below the fold: the box
+  // starts closed there unless the page was opened with a filter (it stays open
+  // without JavaScript, where the filters are all the page offers).
+  function foldFilters(p) {
+    var box = document.getElementById('filter-box');
+    var narrow = window.matchMedia && window.matchMedia('(max-width: 40em)').matches;
+    if (box && narrow && !FILTERS.some(function (f) { return p[f]; })) {
+      box.open = false;
+    }
   }
 
   function fromForm() {
