@@ -109,6 +109,8 @@ def test_the_same_mistake_in_other_words_recurs_only_with_vectors(kb: KB) -> Non
     assert first["semantic_similarity"] == top.semantic_similarity
     assert "without_vectors" not in data
     assert "meaning was compared" not in res.stderr
+    shown = kb.run("related", "--recurring", "--min-score", THRESHOLD).stdout
+    assert "candidate, closer in meaning than in words" in shown.splitlines()[0]
 
 
 def test_without_vectors_recurrence_compares_words_and_says_so(kb: KB) -> None:

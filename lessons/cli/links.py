@@ -188,6 +188,8 @@ def _recurring(
         doc = Doc()
         for r in shown:
             how = "linked (repeats)" if r.linked else "candidate"
+            if not r.linked and r.score > r.text_similarity:
+                how += ", closer in meaning than in words"
             words = ", ".join(r.shared_words)
             doc.line((f"{r.score:.2f}", "bold"), f"  {how}", (f"  {words}", "dim"))
             for label, side in (("later  ", r.later), ("earlier", r.earlier)):
