@@ -353,12 +353,43 @@ def iter_loaded(
         results: Iterable[Loaded] = (load_file(root / rel, rel, schema, root=root) for rel in paths)
         yield from _counted(results, total, progress)
         return
-    import multiprocessing
+    reading = _Reading(root, schema, paths)
+    try:
+        yield from _counted(reading.results, total, progress)
+    finally:
+        reading.close()
 
-    ctx = multiprocessing.get_context("fork")
-    workers = min(os.cpu_count() or 2, 8)
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(schema, root)) as pool:
-        yield from _counted(pool.imap(_load_one, paths, chunksize=64), total, progress)
+
+class _Reading:
+    """Files read and validated in worker processes, in order, from the moment this is
+    made: the caller may go on with other work (creating the index's tables) meanwhile."""
+
+    def __init__(self, root: Path, schema: Schema, paths: Sequence[str]) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        workers = min(os.cpu_count() or 2, 8)
+        self.paths = list(paths)
+        self.pool = ctx.Pool(workers, initializer=_init_worker, initargs=(schema, root))
+        self.results: Iterator[Loaded] = self.pool.imap(_load_one, self.paths, chunksize=64)
+
+    def close(self) -> None:
+        """Stop the workers (at once: what they have not read yet is not wanted)."""
+        self.pool.terminate()
+        self.pool.join()
+
+
+def _read_early(config: Config, found: Scan) -> _Reading | None:
+    """Start reading every file of a new index now (every one will be read),
+    so that the workers read while this process creates the tables: about a second of
+    a cold ``index`` (importing SQLAlchemy, the DDL) no longer waits for them or they
+    for it. None where ``iter_loaded`` would read in this process (few files, one CPU)."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    paths = sorted(_split(sig)[0] for sig in found.signatures())
+    if len(paths) < PARALLEL_FROM:
+        return None
+    return _Reading(config.root, config.schema, paths)
 
 
 def _counted(items: Iterable[Loaded], total: int, progress: Progress | None) -> Iterator[Loaded]:
@@ -390,6 +421,36 @@ def sync(
     still in one transaction); ``public_only`` leaves out every record that is not
     ``visibility: public`` (and keeps nothing of them, not even the file's name).
     """
+    # A new index: the files are scanned and their reading started before the tables
+    # are created (_read_early); the scan is the one the sync goes on with.
+    early_scan = scan(config.root, config.entries) if _new_index(store) else None
+    early = _read_early(config, early_scan) if early_scan is not None else None
+    try:
+        return _sync(store, config, progress, reset, public_only, early_scan, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _new_index(store: Store) -> bool:
+    """Whether the store holds no index yet (cheap: SQLite reads one header field)."""
+    if store.shared:
+        return False
+    try:
+        return store.schema_version() is None
+    except Exception:  # an unreadable index: the sync below meets it and says so
+        return False
+
+
+def _sync(
+    store: Store,
+    config: Config,
+    progress: Progress | None,
+    reset: bool,
+    public_only: bool,
+    early_scan: Scan | None,
+    early: _Reading | None,
+) -> SyncReport:
     fingerprint = config.fingerprint + (":public" if public_only else "")
     fresh = store.ensure_schema(fingerprint)
     report = SyncReport(rebuilt=fresh)
@@ -399,7 +460,11 @@ def sync(
     # The stamp of the last sync's scan: equal stamps mean nothing changed, without
     # reading 100,000 signatures back from the index.
     last = None if reset else store.get_meta("scan")
-    found = scan(config.root, config.entries, expected=_files_in(last))
+    found = (
+        early_scan
+        if early_scan is not None
+        else scan(config.root, config.entries, expected=_files_in(last))
+    )
     report.warnings = found.warnings
     stamp = found.stamp
     if last == stamp:
@@ -422,7 +487,7 @@ def sync(
             found = scan(config.root, config.entries, expected=found.files)
             disk, stamp = set(found.signatures()), found.stamp
             indexed = store.file_signatures()
-        _apply(store, config, report, disk, indexed, stamp, progress, public_only)
+        _apply(store, config, report, disk, indexed, stamp, progress, public_only, early)
     if reset:
         # Counted as records: what went and came back is a change, not a removal.
         back = min(report.removed, report.added)
@@ -447,8 +512,10 @@ def _apply(
     stamp: str,
     progress: Progress | None,
     public_only: bool = False,
+    early: _Reading | None = None,
 ) -> None:
-    """The body of ``sync``, inside its transaction: read what changed, write it."""
+    """The body of ``sync``, inside its transaction: read what changed, write it;
+    ``early`` is the reading of these very files already started, if it is."""
     if disk == indexed:
         store.set_meta("scan", stamp)
         return
@@ -457,7 +524,10 @@ def _apply(
     removed = sorted(stale - on_disk.keys())
     candidates = sorted(on_disk)
     known = store.file_digests(stale & on_disk.keys())
-    loaded = iter_loaded(config.root, config.schema, candidates, progress)
+    if early is not None and early.paths == candidates:
+        loaded = _counted(early.results, len(candidates), progress)
+    else:
+        loaded = iter_loaded(config.root, config.schema, candidates, progress)
     if public_only:
         loaded = _public(loaded, report)
     if not indexed:

@@ -261,7 +261,7 @@ def test_related_recurring_takes_filters_and_an_id(kb: KB) -> None:
     assert (none.exit_code, none.stdout) == (1, "")
     assert none.stderr == (
         "Error: no recurring mistakes found with --until 2023-12-31\n"
-        "hint: --min-score lowers the text similarity it takes (now 0.5)\n"
+        "hint: --min-score lowers the similarity it takes (now 0.5)\n"
     )
     mine = json.loads(kb.run("related", "--recurring", "2023-01", "--json").stdout)
     assert [r["earlier"]["id"] for r in mine["results"]] == ["2023-01-disk-full"]

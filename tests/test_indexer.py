@@ -323,3 +323,38 @@ def test_file_names_with_a_line_break_or_a_tab_are_scanned_and_synced(kb: KB, la
     report = base.sync()
     assert report.added == count + 2
     assert base.sync().nothing
+
+
+def test_a_new_index_reads_its_files_while_the_tables_are_made(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enough files for worker processes; one broken, one a duplicate id.
+    n = indexer.PARALLEL_FROM + 20
+    for i in range(n):
+        kb.add(f"r{i:04d}", title=f"Record {i}")
+    kb.write("broken.yaml", "id: [unclosed\n")
+    kb.write("zz-copy.yaml", record_text("r0007", title="A copy"))
+    started: list[int] = []
+    real = indexer._Reading.__init__
+
+    def reading(self: indexer._Reading, *args: object) -> None:
+        real(self, *args)  # type: ignore[arg-type]
+        started.append(len(self.paths))
+
+    monkeypatch.setattr(indexer._Reading, "__init__", reading)
+    base = open_kb(kb)
+    report = base.sync()
+    # Read once, early, before the tables existed; every file went in as a serial read would.
+    assert started == [n + 2]
+    assert report.added == n + 2
+    assert base.store.count() == n
+    assert base.get("r0007")["title"] == "Record 7"
+    assert sorted(path for path, _ in report.skipped) == [
+        "entries/broken.yaml",
+        "entries/zz-copy.yaml",
+    ]
+    # An index that exists is not read early: only what changed is read, here nothing.
+    assert base.sync().nothing
+    bump_mtime(kb.add("r0001", title="Changed"))
+    assert base.sync().changed == 1
+    assert started == [n + 2]

@@ -379,6 +379,23 @@ def test_language_stemmers_and_stop_words() -> None:
     assert uk.is_word("будь-що")  # no word list: nothing is corrected
 
 
+@pytest.mark.parametrize("name", ["english", "portuguese"])
+def test_the_word_list_agrees_with_pyspellchecker(name: str) -> None:
+    # is_word looks words up in the list's text instead of building pyspellchecker's
+    # dictionary (0.6 s and more); both must say the same of words and of non-words.
+    from spellchecker import SpellChecker
+
+    language = get_language(name)
+    known = sorted(SpellChecker(language=language.code, distance=1).word_frequency.keys())
+    sample = known[::1500]
+    assert sample and all(language.is_word(w) for w in sample)
+    assert all(language.is_word(w.upper()) for w in sample[:20])  # any case, as typed
+    near = {w + "q" for w in sample} | {w[:-1] for w in sample if len(w) > 2}
+    near |= {"x" + w for w in sample}
+    words = set(known)
+    assert [w for w in sorted(near) if language.is_word(w) != (w in words)] == []
+
+
 def test_an_unknown_language_in_lessons_yaml_names_the_line(kb: KB) -> None:
     kb.config("name: x\nlanguage: klingon\n")
     kb.add("a")

@@ -117,13 +117,17 @@ def related(
         typer.Option(
             "--recurring",
             help="Mistakes that happened again: linked by 'repeats', and unlinked look-alikes"
-            " from other campaigns or dates. The filters select the later mistake.",
+            " (in words or meaning) from other campaigns or dates. The filters select the"
+            " later mistake.",
         ),
     ] = False,
     min_score: Annotated[
         float | None,
         typer.Option(
-            "--min-score", min=0.0, max=1.0, help="With --recurring: text similarity (0.5)."
+            "--min-score",
+            min=0.0,
+            max=1.0,
+            help="With --recurring: similarity in words and meaning (0.5).",
         ),
     ] = None,
     limit: LimitOpt = None,
@@ -176,11 +180,16 @@ def _recurring(
     found = recurrence(kb, filters, record=ref, min_score=threshold)
     shown = found[:limit]
     if json_out:
-        print_json({"total": len(found), "results": [r.as_dict() for r in shown]})
+        out = {"total": len(found), "results": [r.as_dict() for r in shown]}
+        if found.without_vectors:
+            out["without_vectors"] = found.without_vectors
+        print_json(out)
     else:
         doc = Doc()
         for r in shown:
             how = "linked (repeats)" if r.linked else "candidate"
+            if not r.linked and r.score > r.text_similarity:
+                how += ", closer in meaning than in words"
             words = ", ".join(r.shared_words)
             doc.line((f"{r.score:.2f}", "bold"), f"  {how}", (f"  {words}", "dim"))
             for label, side in (("later  ", r.later), ("earlier", r.earlier)):
@@ -195,11 +204,16 @@ def _recurring(
             doc.print()
         if len(found) > len(shown):
             write_err(f"{len(shown)} of {len(found)} shown (--limit)")
+    if found.without_vectors:
+        write_err(
+            f"meaning was compared for {found.with_vectors} of {found.mistakes} mistakes,"
+            " the others by their words alone; `lessons index` gives them vectors"
+        )
     if not found:
         what = f" with {filters.describe()}" if not filters.is_empty() else ""
         raise NoMatchError(
             f"no recurring mistakes found{what}",
-            hint=f"--min-score lowers the text similarity it takes (now {threshold})",
+            hint=f"--min-score lowers the similarity it takes (now {threshold})",
         )
 
 

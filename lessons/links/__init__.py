@@ -20,6 +20,7 @@ from lessons.links.recurrence import (
     RECURRENCE_GAP_DAYS,
     RECURRENCE_SCORE,
     Recurrence,
+    Recurrences,
     recurrence,
 )
 from lessons.links.related import Related, related
@@ -32,6 +33,7 @@ __all__ = [
     "Graph",
     "LinkEdit",
     "Recurrence",
+    "Recurrences",
     "Related",
     "add_link",
     "check_relation",

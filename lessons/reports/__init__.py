@@ -31,15 +31,25 @@ def recurring(kb: Any, filters: Filters | None = None) -> tuple[list[dict[str, A
     searched for.
 
     Up to ``RECURRENCE_SCAN_MAX`` mistakes, ``links.recurrence`` does it all:
-    ``repeats`` links and unlinked look-alikes. Above, only the links are read
-    (without text similarity, which would mean vectorising every linked record).
+    ``repeats`` links and unlinked look-alikes, in words and meaning (the note says
+    when some mistakes had no vector yet and were compared by words alone). Above,
+    only the links are read (without similarity, which would mean vectorising every
+    linked record).
     """
     store = kb.store
     mistakes = int(dict(store.counts("kind")).get("mistake", 0))
     if mistakes <= RECURRENCE_SCAN_MAX:
         from lessons.links import recurrence
 
-        return [r.as_dict() for r in recurrence(kb, filters)], None
+        found = recurrence(kb, filters)
+        text_only = None
+        if found.without_vectors:
+            text_only = (
+                f"look-alike mistakes were compared by meaning for {found.with_vectors} of"
+                f" {found.mistakes} mistakes, the others by their words alone;"
+                " `lessons index` gives them vectors"
+            )
+        return [r.as_dict() for r in found], text_only
     note = (
         f"look-alike mistakes were not searched for: the knowledge base holds "
         f"{mistakes} mistakes (more than {RECURRENCE_SCAN_MAX}); "
