@@ -13,6 +13,7 @@ from lessons.search.semantic import (
     PASSAGE_WORDS,
     VECTOR_MODEL_KEY,
     dot_all,
+    fill_vectors,
     from_bytes,
     load_model,
     nearest,
@@ -146,3 +147,19 @@ def test_vectors_of_another_model_are_embedded_again_by_themselves(kb: KB) -> No
     assert report.pruned == 1
     assert base.store.get_meta(VECTOR_MODEL_KEY) == "next-model"
     assert base.store.vector_counts() == (1, 1)
+
+
+def test_a_search_leaves_another_models_vectors_to_the_index_command(kb: KB) -> None:
+    kb.add("a", title="Certificate expired", summary="The TLS certificate lapsed.")
+    base = _open(kb)
+    with base.store.transaction():
+        base.store.set_meta(VECTOR_MODEL_KEY, "an-older-model")
+    kb.add("b", title="Cooling failure", summary="The chillers stopped.")
+    base.sync()
+    fill_vectors(base.store, 256)
+    # Not embedded inline: that would mean every record, inside a search.
+    assert base.store.vector_counts() == (1, 2)
+    report = update_vectors(base.store)
+    # Record a's text had this model's vector in the cache already: reused, not embedded.
+    assert (report.embedded, report.reused) == (1, 1)
+    assert base.store.vector_counts() == (2, 2)

@@ -387,8 +387,8 @@ def _towards(
 ) -> np.ndarray:
     """Rocchio: the query's unit vector plus ``weight`` times the mean of the whole-text
     vectors of the records ``feedback`` names, made unit again."""
-    where = {pk: i for i, pk in enumerate(pks.tolist())}
-    picked = [rows[where[pk]][1] for pk in feedback if pk in where]
+    at = np.flatnonzero(np.isin(pks, np.asarray(feedback, dtype=np.int64)))
+    picked = [rows[i][1] for i in at.tolist()]
     if not picked:
         return query
     centre = from_bytes(picked, len(query)).mean(axis=0)
@@ -402,6 +402,8 @@ def fill_vectors(store: Any, at_most: int) -> None:
     (a static model embeds a few hundred in milliseconds); best-effort: an index that
     cannot be written is used with the vectors it has."""
     with_vec, records = store.vector_counts()
+    if with_vec and store.get_meta(VECTOR_MODEL_KEY) != load_model().model_id:
+        return  # another model's vectors: embedding every record again is `index`'s work
     if 0 < records - with_vec <= at_most:
         with contextlib.suppress(Exception):
             update_vectors(store)
