@@ -181,7 +181,7 @@ def search(
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
     if _wants_meaning(plan, mode, lexical.literal, limit):
-        near = _meaning(store, plan, filters, depth, [h.pk for h in lexical.hits])
+        near = _meaning(store, plan, filters, depth, lexical.hits, tuning, mode == "hybrid")
     showing = _showing(text, plan.corrected) if plan.corrected else None
     by_lexical = {h.pk: h for h in lexical.hits}
     fused = _fuse(lexical, near, mode, tiered, tuning)
@@ -283,12 +283,19 @@ def _fuse(
 
 
 def _meaning(
-    store: Any, plan: Plan, filters: Filters, depth: int, also: Sequence[int]
+    store: Any,
+    plan: Plan,
+    filters: Filters,
+    depth: int,
+    lexical: Sequence[Scored],
+    tuning: Tuning,
+    feedback: bool,
 ) -> Nearest | None:
     """The semantic ranking of the query's words (corrections in), filters and
-    exclusions applied, with the cosines of the records ``also`` names; None when the
-    index has no vectors at all."""
-    from lessons.search.semantic import fill_vectors, nearest
+    exclusions applied, with the cosines of the ``lexical`` hits; with ``feedback``
+    (hybrid search), the query's vector moves towards the first lexical hits'. None
+    when the index has no vectors at all."""
+    from lessons.search.semantic import FEEDBACK_DOCS, fill_vectors, nearest
 
     fill_vectors(store, INLINE_EMBED)
     words = plan.meaning
@@ -299,7 +306,16 @@ def _meaning(
         gone = set(store.fts_scores(match_expr(store, plan.excluded), (1.0,) * 8))
         base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
         allowed = {pk for pk in base if pk not in gone}
-    near = nearest(store, words, allowed, depth, also=also)
+    near = nearest(
+        store,
+        words,
+        allowed,
+        depth,
+        also=[h.pk for h in lexical],
+        feedback=[h.pk for h in lexical[:FEEDBACK_DOCS]] if feedback else (),
+        feedback_weight=tuning.semantic_feedback,
+        passages=tuning.passages,
+    )
     return near if near.with_vectors else None
 
 

@@ -46,6 +46,11 @@ class Tuning:
     # 3: also every word through variants, synonyms or corrections before the rest.
     # Measured on the four judged sets, 2 scored MRR -0.005, +0.013, +0.004 and 0.
     tiers: int = 2
+    # Semantic side (semantic.py): records score by their whole text and their best
+    # passage (False: whole text only); in hybrid search the query's vector moves this
+    # far towards the first lexical hits' vectors (Rocchio feedback; 0: off).
+    passages: bool = True
+    semantic_feedback: float = 0.5
 
 
 DEFAULT_TUNING = Tuning()

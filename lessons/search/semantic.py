@@ -7,6 +7,21 @@ pieces' vectors. No neural network runs, nothing is downloaded, and only numpy i
 needed, so embedding 10,000 records takes seconds and a query about a millisecond;
 docs/search.md says why this model and not the transformer itself.
 
+A record is stored as several vectors: its whole text first, then its passages (the
+title with the tags, and its text cut at sentence ends into pieces of about
+``PASSAGE_WORDS`` words). A query is compared with both, and a record scores the mean
+of its whole-text cosine and its best passage's: a long post-mortem whose one
+paragraph is about the query is not drowned by the rest of its text, and a record
+that is about the query throughout still counts as such (document and best-passage
+evidence combined, as in passage retrieval: Callan, SIGIR 1994). Measured on every
+judged set in docs/search.md.
+
+In a hybrid search the query's vector is also moved towards the vectors of the first
+few records the words found (Rocchio's relevance feedback, with those records taken
+as relevant): the words anchor what the query is about, and meaning then finds
+records close to that rather than to the bare query, whose few words a static model
+embeds poorly.
+
 Vectors live in the index (``vector`` and ``record_vector``, store/base.py), keyed by
 a hash of the model and the text: ``update_vectors`` embeds only records whose text
 has no vector yet, a batch per transaction, so an interrupted run keeps what it did.
@@ -30,10 +45,21 @@ import numpy as np
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 # Part of every vector's digest: a new model (or a new way to build a record's text)
 # gets a new id, and every record is embedded again by the next `lessons index`.
-MODEL_ID = "minilm-l6-static-256-v1/int8"
+MODEL_ID = "minilm-l6-static-256-v1/int8+passages"
+# The meta key naming the model the index's record vectors come from.
+VECTOR_MODEL_KEY = "vector_model"
 # Records embedded per transaction by `lessons index` (a progress step each).
 BATCH = 512
 _SPLIT = re.compile(r"[^\W_]+")
+# Passages: sentences are joined until a passage has this many words; a record keeps
+# at most MAX_PASSAGES of them (the first: a very long record is cut, not skipped).
+PASSAGE_WORDS = 40
+MAX_PASSAGES = 16
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+# Relevance feedback in hybrid search: this share of the mean vector of the first
+# FEEDBACK_DOCS records the words found is added to the query's vector.
+FEEDBACK_WEIGHT = 0.5
+FEEDBACK_DOCS = 3
 
 
 class WordPieces:
@@ -124,6 +150,29 @@ def record_text(title: str, tags: str, summary: str, lesson: str | None, recs: s
     return "\n".join(p for p in parts if p)
 
 
+def record_passages(
+    title: str, tags: str, summary: str, lesson: str | None, recs: str | None
+) -> list[str]:
+    """The passages of a record embedded beside its whole text: the title with the tags,
+    then its text in pieces of about ``PASSAGE_WORDS`` words, cut at sentence ends."""
+    head = " ".join(p for p in (title, tags.replace("-", " ")) if p)
+    body = "\n".join(p for p in (summary, lesson or "", recs or "") if p)
+    out = [head] if head else []
+    current: list[str] = []
+    words = 0
+    for sentence in _SENTENCE_END.split(body):
+        if not sentence.strip():
+            continue
+        current.append(sentence)
+        words += len(sentence.split())
+        if words >= PASSAGE_WORDS:
+            out.append(" ".join(current))
+            current, words = [], 0
+    if current:
+        out.append(" ".join(current))
+    return out[:MAX_PASSAGES]
+
+
 def text_digest(text: str, model_id: str = MODEL_ID) -> str:
     """The key of a text's vector: the model and the text, hashed."""
     return hashlib.sha256(f"{model_id}\0{text}".encode()).hexdigest()[:32]
@@ -140,18 +189,30 @@ def to_bytes(vec: np.ndarray) -> bytes:
     )
 
 
-def _unpack(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """Stored vectors as (int8 components, one row each; float32 scales)."""
-    width = len(blobs[0])
-    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), width)
-    return raw[:, 4:].view(np.int8), raw[:, :4].copy().view("<f4").ravel().astype(np.float32)
+def record_bytes(whole: np.ndarray, passages: np.ndarray) -> bytes:
+    """A record's vectors as stored: its whole text's, then each passage's (to_bytes)."""
+    return to_bytes(whole) + b"".join(to_bytes(v) for v in passages)
 
 
-def from_bytes(blobs: Sequence[bytes]) -> np.ndarray:
-    """Stored vectors back as a float32 matrix, one row each."""
+def _unpack(blobs: Sequence[bytes], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored vectors as (int8 components, one row per vector; float32 scales; the
+    number of vectors of each record: 1 + its passages)."""
+    width = 4 + dim
+    counts = np.fromiter((len(b) // width for b in blobs), dtype=np.int64, count=len(blobs))
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(-1, width)
+    return (
+        raw[:, 4:].view(np.int8),
+        raw[:, :4].copy().view("<f4").ravel().astype(np.float32),
+        counts,
+    )
+
+
+def from_bytes(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    """Stored records' whole-text vectors as a float32 matrix, one row each."""
     if not blobs:
         return np.zeros((0, 0), dtype=np.float32)
-    comps, scales = _unpack(blobs)
+    width = 4 + dim
+    comps, scales, _ = _unpack([b[:width] for b in blobs], dim)
     return comps.astype(np.float32) * scales[:, None]
 
 
@@ -160,13 +221,28 @@ def from_bytes(blobs: Sequence[bytes]) -> np.ndarray:
 _CHUNK = 4096
 
 
-def dot_all(blobs: Sequence[bytes], query: np.ndarray) -> np.ndarray:
-    """The dot product of every stored vector with ``query``."""
-    comps, scales = _unpack(blobs)
-    out = np.empty(len(blobs), dtype=np.float32)
-    for start in range(0, len(blobs), _CHUNK):
-        out[start : start + _CHUNK] = comps[start : start + _CHUNK].astype(np.float32) @ query
-    return out * scales
+def dot_all(blobs: Sequence[bytes], query: np.ndarray, passages: bool = True) -> np.ndarray:
+    """Each stored record's closeness to ``query``: the mean of its whole text's dot
+    product and its best passage's (``passages``), or its whole text's alone."""
+    if not passages:
+        width = 4 + len(query)
+        blobs = [b[:width] for b in blobs]
+    comps, scales, counts = _unpack(blobs, len(query))
+    sims = np.empty(len(comps), dtype=np.float32)
+    for start in range(0, len(comps), _CHUNK):
+        sims[start : start + _CHUNK] = comps[start : start + _CHUNK].astype(np.float32) @ query
+    sims *= scales
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    whole = sims[starts]
+    if not passages or len(sims) == len(counts):
+        return whole
+    # Every record's best passage (its whole text's row left out); a record stored
+    # without passages (an index embedded before passages) has its whole text only.
+    of_passages = sims.copy()
+    of_passages[starts] = -np.inf
+    best = np.where(counts > 1, np.maximum.reduceat(of_passages, starts), whole)
+    return ((whole + best) / 2).astype(np.float32)
 
 
 @dataclass
@@ -189,6 +265,13 @@ def update_vectors(
     run keeps the batches it finished); ``limit`` stops after that many records."""
     model = model or load_model()
     report = VectorReport()
+    if store.get_meta(VECTOR_MODEL_KEY) != model.model_id:
+        # Vectors of another model (or another layout) are not comparable with this
+        # one's: every record of this knowledge base is embedded again.
+        with store.transaction():
+            mine = f"SELECT pk FROM record{store.own(where=True)}"
+            store.execute(f"DELETE FROM record_vector WHERE pk IN ({mine})")
+            store.set_meta(VECTOR_MODEL_KEY, model.model_id)
     done, total = store.vector_counts()
     todo = total - done
     finished = 0
@@ -204,7 +287,13 @@ def update_vectors(
         new: list[tuple[str, bytes]] = []
         if fresh:
             vectors = model.embed([texts[i] for i in fresh])
-            new = [(digests[i], to_bytes(vectors[k])) for k, i in enumerate(fresh)]
+            passages = [record_passages(*rows[i][1:]) for i in fresh]
+            flat = model.embed([p for ps in passages for p in ps])
+            at = 0
+            for k, i in enumerate(fresh):
+                own = flat[at : at + len(passages[k])]
+                at += len(passages[k])
+                new.append((digests[i], record_bytes(vectors[k], own)))
         with store.transaction():
             store.put_vectors(new, [(row[0], d) for row, d in zip(rows, digests, strict=True)])
         report.embedded += len(fresh)
@@ -246,9 +335,14 @@ def nearest(
     depth: int = 100,
     model: StaticModel | None = None,
     also: Iterable[int] = (),
+    feedback: Sequence[int] = (),
+    feedback_weight: float = FEEDBACK_WEIGHT,
+    passages: bool = True,
 ) -> Nearest:
     """The ``depth`` records whose vectors are closest to the text's (of those ``allowed``),
-    and the cosines of the records ``also`` names."""
+    and the cosines of the records ``also`` names. The query's vector is moved towards
+    the mean vector of the records ``feedback`` names by ``feedback_weight`` (Rocchio);
+    ``passages``: records score by whole text and best passage, else whole text only."""
     model = model or load_model()
     with_vec, records = store.vector_counts()
     rows = store.record_vectors()
@@ -258,7 +352,9 @@ def nearest(
     if not query.any():
         return Nearest([], with_vec, records)
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    sims = dot_all([r[1] for r in rows], query)
+    if feedback and feedback_weight:
+        query = _towards(query, rows, pks, feedback, feedback_weight)
+    sims = dot_all([r[1] for r in rows], query, passages)
     # The background is every record, whatever the filters keep.
     mean, std = float(sims.mean()), float(sims.std())
     wanted = list(also)
@@ -282,11 +378,32 @@ def nearest(
     return Nearest(ranked, with_vec, records, mean, std, cosines)
 
 
+def _towards(
+    query: np.ndarray,
+    rows: Sequence[tuple[int, bytes]],
+    pks: np.ndarray,
+    feedback: Sequence[int],
+    weight: float,
+) -> np.ndarray:
+    """Rocchio: the query's unit vector plus ``weight`` times the mean of the whole-text
+    vectors of the records ``feedback`` names, made unit again."""
+    at = np.flatnonzero(np.isin(pks, np.asarray(feedback, dtype=np.int64)))
+    picked = [rows[i][1] for i in at.tolist()]
+    if not picked:
+        return query
+    centre = from_bytes(picked, len(query)).mean(axis=0)
+    moved = query + weight * centre
+    norm = float(np.linalg.norm(moved))
+    return (moved / norm).astype(np.float32) if norm else query
+
+
 def fill_vectors(store: Any, at_most: int) -> None:
     """Give records without a vector one, when there are at most ``at_most`` of them
     (a static model embeds a few hundred in milliseconds); best-effort: an index that
     cannot be written is used with the vectors it has."""
     with_vec, records = store.vector_counts()
+    if with_vec and store.get_meta(VECTOR_MODEL_KEY) != load_model().model_id:
+        return  # another model's vectors: embedding every record again is `index`'s work
     if 0 < records - with_vec <= at_most:
         with contextlib.suppress(Exception):
             update_vectors(store)
@@ -301,10 +418,12 @@ def close_to_record(store: Any, record_id: str, depth: int = 100) -> Nearest | N
     if me is None or mine is None:
         return None
     with_vec, records = store.vector_counts()
-    query = from_bytes([mine])[0]
+    dim = load_model().dim
+    query = from_bytes([mine], dim)[0]
     query /= float(np.linalg.norm(query)) or 1.0
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    sims = dot_all([r[1] for r in rows], query)
+    # Record to record: whole texts (a record is one subject, not a query's few words).
+    sims = dot_all([r[1] for r in rows], query, passages=False)
     others = pks != me
     pks, sims = pks[others], sims[others]
     if not len(pks):
@@ -322,5 +441,5 @@ def close_to_record(store: Any, record_id: str, depth: int = 100) -> Nearest | N
 def all_vectors(store: Any) -> dict[int, np.ndarray]:
     """pk -> unit vector (float32) of every record that has one."""
     rows = store.record_vectors()
-    matrix = from_bytes([vec for _, vec in rows])
+    matrix = from_bytes([vec for _, vec in rows], load_model().dim)
     return {pk: matrix[i] for i, (pk, _) in enumerate(rows)}
