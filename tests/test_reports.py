@@ -474,16 +474,7 @@ def test_brief_recall_at_10_is_at_least_that_of_search_on_the_judged_queries() -
         base.close()
     r_search = brief_quality.recall_at(searched, judged, 10)
     r_brief = brief_quality.recall_at(briefed, judged, 10)
-
-    def found(rankings: list[list[str]]) -> int:
-        pairs = zip(rankings, judged, strict=True)
-        return sum(len(set(q["relevant"]) & set(r[:10])) for r, q in pairs)
-
-    # Brief re-ranks search's list by how much of the plan a record covers: over 40
-    # queries that may trade one judged record for another place (search with passages
-    # and feedback found 199 judged records in its first tens, brief 198: recall 0.544
-    # and 0.542, brief's own up from 0.540). More than one record lost is a regression.
-    assert found(briefed) >= found(searched) - 1, (r_brief, r_search)
+    assert r_brief >= r_search, (r_brief, r_search)
 
 
 # --- actions --------------------------------------------------------------------------
