@@ -125,6 +125,16 @@ def build_brief(
     themes = (asked + named)[:MAX_THEMES]
     stage = stage or _stage_in_text(plan, stages)
     searched = query_for(store, plan)
+    # Coverage (below) is for a plan written as prose: its planning words and its
+    # sheer length dilute the search, and the share of the plan a record's title and
+    # tags hold brings the records about it back up. A plan that is its own search
+    # query (a few words, as typed) gains nothing from it that search's field weights
+    # do not already give, and measured, it only displaced records search ranked
+    # better (benchmarks/brief_quality.py, plain column, every judged set).
+    as_typed = searched == " ".join(
+        t.strip("-") for t in _SYNTAX.sub(" ", plan).split() if _WORD.search(t)
+    )
+    cover_weight = 0.0 if as_typed else COVER_WEIGHT
 
     text_scores: dict[str, float] = {}
     matched: dict[str, list[str]] = {}
@@ -197,7 +207,7 @@ def build_brief(
         if asked:
             score += THEME_WEIGHT * sum(1 for t in shared if t in asked) / len(asked)
         if plan_stems:
-            score += COVER_WEIGHT * len(plan_stems & _stems(_about(rec))) / len(plan_stems)
+            score += cover_weight * len(plan_stems & _stems(_about(rec))) / len(plan_stems)
         score += STAGE_WEIGHT * same_stage + CAMPAIGN_WEIGHT * same_campaign
         why = []
         if matched.get(rid):
