@@ -1,7 +1,7 @@
 """The index tables as SQLModel models: the one definition of the store's schema.
 
 Both engines create their tables from this metadata. The SQLite adapter then
-talks to them through the standard library's ``sqlite3`` (see ``store/base.py``
+talks to them through the standard library's ``sqlite3`` (see ``store/base/``
 for why); ``tests/test_store.py`` checks that its column lists match these models.
 
 Every row belongs to one knowledge base (``kb``): a shared PostgreSQL index holds
