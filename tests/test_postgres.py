@@ -559,7 +559,8 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     )
     _psql(
         pg_url,
-        f"ALTER TABLE lessons.record ADD COLUMN tsv tsvector GENERATED ALWAYS AS ({_V1_TSV}) STORED",
+        "ALTER TABLE lessons.record ADD COLUMN tsv tsvector"
+        f" GENERATED ALWAYS AS ({_V1_TSV}) STORED",
     )
     _psql(pg_url, "CREATE INDEX ix_record_tsv ON lessons.record USING gin (tsv)")
     _psql(pg_url, "UPDATE lessons.meta SET value = '1' WHERE key = 'schema' AND kb = ''")

@@ -384,8 +384,6 @@ def bm25(
     norm = K1 * (1 - B + B * length / avgdl) if avgdl > 0 else K1
     score = 0.0
     for found, factor in zip(instances, idfs, strict=True):
-        freq = sum(
-            weights[c] if c < len(weights) else 1.0 for c in map(where.column, found)
-        )
+        freq = sum(weights[c] if c < len(weights) else 1.0 for c in map(where.column, found))
         score += factor * freq * (K1 + 1) / (freq + norm)
     return score

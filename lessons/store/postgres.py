@@ -314,6 +314,10 @@ class PostgresStore(Store):
         # Through the record table's (kb, id) index: the child tables are keyed by
         # record id first, so each goes by its own key, not by a scan for kb.
         ids = f"(SELECT id FROM record WHERE kb = {kb})"
+        # Its records' vectors go with them: a pk left behind names no record.
+        self.execute(
+            f"DELETE FROM record_vector WHERE pk IN (SELECT pk FROM record WHERE kb = {kb})"
+        )
         self.execute(f"DELETE FROM tag WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM action WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM link WHERE kb = {kb} AND src IN {ids}")

@@ -70,5 +70,12 @@ class Vectors(Reading):
         return int(with_vec), self.count()
 
     def record_vectors(self) -> list[tuple[int, bytes]]:
-        """(pk, vector bytes) of every record that has a vector."""
-        return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
+        """(pk, vector bytes) of every record the reads cover that has a vector."""
+        if not self.shared:
+            return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
+        # A shared index: only the knowledge bases the reads cover (--from-kb).
+        rows = self.all(
+            "SELECT v.pk, v.vec FROM record_vector v JOIN record r ON r.pk = v.pk"
+            f"{self.seen('r', where=True)}"
+        )
+        return [(r[0], bytes(r[1])) for r in rows]
