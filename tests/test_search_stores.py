@@ -244,3 +244,41 @@ def test_both_stores_rank_alike_score_for_score(both: tuple[Searcher, Searcher],
         ], query
         assert a.get("corrected") == b.get("corrected"), query
         assert a["total"] == b["total"], query
+
+
+TYPOS = ["certifcate", "dask", "latancy", "databse", "rollbak", "depoly", "bakcup", "fulll"]
+
+
+def test_typos_are_corrected_alike_with_and_without_trigrams(kb: KB, pg_url: str) -> None:
+    # pg_trgm's index gives the candidates; without the extension every word of the
+    # stretch is read instead. The spelling policy decides the same either way, and as
+    # the embedded index does.
+    records = {
+        "a": plain("", summary="The certificate expired; the disk was full."),
+        "b": plain("", summary="Database latency rose after the deploy."),
+        "c": plain("", summary="A rollback of the backup, then the desk was cleared."),
+        "d": plain("", summary="Dusk fell; the depot and the dash were quiet."),
+    }
+    for rid, fields in records.items():
+        kb.add(rid, **fields)
+    embedded, shared = Searcher(kb, None), Searcher(kb, pg_url)
+    embedded.index()
+    shared.index()
+
+    def corrections(s: Searcher) -> list[Any]:
+        return [(s.search(t).get("corrected"), s.ids(t)) for t in TYPOS]
+
+    expected = corrections(embedded)
+    assert expected[0][0] == {"certifcate": "certificate"}
+    # One letter changed inside a four-letter word: trigram similarity 0.25 at most.
+    assert expected[1][0] and expected[1][0]["dask"] in {"disk", "desk", "dusk", "dash"}
+    with_trigrams = corrections(shared)
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('lessons.ix_word_trgm') IS NOT NULL").fetchone()
+        assert found == (True,)
+        conn.execute("DROP EXTENSION pg_trgm CASCADE")
+    without = corrections(shared)
+    assert with_trigrams == expected
+    assert without == expected

@@ -69,6 +69,9 @@ def _documents(store: PostgresStore) -> None:
     store.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS ntok integer NOT NULL DEFAULT 0")
     store.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS starts integer[]")
     remake_documents(store)
+    # Typo candidates from a trigram index of each knowledge base's vocabulary (the word
+    # table): made here where an older index lacks it and the server allows it.
+    _trigrams(store)
 
 
 def remake_documents(store: PostgresStore, batch: int = 2000) -> None:
@@ -197,7 +200,6 @@ def _create(store: PostgresStore) -> None:
     from lessons.store.postgres import NAMESPACE
 
     store.execute(f"CREATE SCHEMA IF NOT EXISTS {NAMESPACE}")
-    _trigrams(store)
     for statement in shared_ddl():
         store.execute(statement)
     # Each record's document, written at publication (store/fts5.py, step 4 above).
@@ -205,30 +207,37 @@ def _create(store: PostgresStore) -> None:
     store.execute("ALTER TABLE record ADD COLUMN ntok integer NOT NULL DEFAULT 0")
     store.execute("ALTER TABLE record ADD COLUMN starts integer[]")
     store.execute("CREATE INDEX ix_record_tsv ON record USING gin (tsv)")
-    store.execute("CREATE INDEX ix_word_trgm ON word USING gin (word gin_trgm_ops)")
-    # "no record with id 'x'" names the closest ids without reading them all.
-    store.execute("CREATE INDEX ix_record_id_trgm ON record USING gin (id gin_trgm_ops)")
+    _trigrams(store)
     _ranked_index(store)
 
 
 def _trigrams(store: PostgresStore) -> None:
-    """pg_trgm, which typo correction needs: made here if the role may (it is a
-    trusted extension: the database's owner may), else a clear request."""
-    row = store.one("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-    if row:
-        return
+    """Trigram indexes (pg_trgm) on the vocabulary and on record ids, where the server
+    has the extension and this role may create it (it is trusted: a database's owner
+    may): typo candidates and "closest ids" come from them, inside the server. Without
+    it the same answers come from reading the vocabulary's stretch that could hold them
+    (slower on a large index). A database's owner may add the extension and the two
+    indexes later (docs/postgres.md); searches use them from the next command on."""
     from psycopg import errors
 
+    store.execute("SAVEPOINT trigrams")
     try:
-        store.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    except AccessError:
-        raise StoreError(
-            f"the index at {store.where_} needs the pg_trgm extension, which the role"
-            f" '{store._role()}' may not create",
-            hint="ask the database's owner to run: CREATE EXTENSION pg_trgm;",
-        ) from None
-    except errors.FeatureNotSupported:  # pragma: no cover - a server without contrib
-        raise StoreError(
-            f"the server of the index at {store.where_} has no pg_trgm extension",
-            hint="install PostgreSQL's contrib package (postgresql-contrib)",
-        ) from None
+        if not store.one("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"):
+            if not store.one("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"):
+                store.execute("RELEASE SAVEPOINT trigrams")
+                return
+            store.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        store.execute(
+            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON word USING gin (word gin_trgm_ops)"
+        )
+        # "no record with id 'x'" names the closest ids without reading them all.
+        store.execute(
+            "CREATE INDEX IF NOT EXISTS ix_record_id_trgm ON record USING gin (id gin_trgm_ops)"
+        )
+    except (AccessError, errors.FeatureNotSupported, errors.UndefinedFile, errors.UndefinedObject):
+        store.execute("ROLLBACK TO SAVEPOINT trigrams")
+    else:
+        store.execute("RELEASE SAVEPOINT trigrams")
+
+
+TRIGRAM_INDEX = "ix_word_trgm"

@@ -101,6 +101,8 @@ class PostgresStore(Store):
         self._schema_checked = False
         # A RUM index (store/migrations.py) ranks the best few of a common word.
         self.ranked = False
+        # pg_trgm's index on the vocabulary (store/migrations.py): typo candidates.
+        self.trigrams = False
         self._writing = False
         self._bulk: Counter[str] | None = None  # words of a publication afresh
         # (records, tokens) of the scope, once per process: BM25's N and average length.
@@ -283,6 +285,7 @@ class PostgresStore(Store):
 
         found = self.one(f"SELECT to_regclass('{NAMESPACE}.{RANKED_INDEX}')")
         self.ranked = found[0] is not None
+        self.trigrams = self._has_trigrams()
 
     def ensure_schema(self, fingerprint: str) -> bool:
         """The schema made current; True when the home knowledge base's rows must be
@@ -556,9 +559,25 @@ class PostgresStore(Store):
         )
         return [(w, int(n)) for w, n in rows if n > 0]
 
+    def _has_trigrams(self) -> bool:
+        from lessons.store.migrations import TRIGRAM_INDEX
+
+        row = self.one(
+            f"SELECT to_regclass('{NAMESPACE}.{TRIGRAM_INDEX}') IS NOT NULL"
+            " AND to_regclass('" + NAMESPACE + ".ix_record_id_trgm') IS NOT NULL"
+        )
+        return bool(row[0])
+
     def closest_ids(self, ref: str, limit: int) -> list[tuple[str, str]]:
         """(ref, title) of the ids most like ``ref`` (for "no record with id ...")."""
         _, rid = self.parse_ref(ref)
+        if not self.trigrams:
+            from rapidfuzz import fuzz, process
+
+            # Without pg_trgm: the ids are compared here (fine for a small index).
+            pairs = dict(self.id_titles())
+            found = process.extract(rid, list(pairs), scorer=fuzz.ratio, limit=limit)
+            return [(key, pairs[key]) for key, score, _ in found if score >= 30]
         rows = self.all(
             f"SELECT {self.ref_sql('kb', 'id')}, title FROM record WHERE id % ?{self.seen()}"
             f" ORDER BY similarity(id, ?) DESC, id LIMIT {int(limit)}",
@@ -566,15 +585,32 @@ class PostgresStore(Store):
         )
         return [(r[0], r[1]) for r in rows]
 
-    def similar_words(self, word: str, limit: int = 20) -> list[tuple[str, int, float]]:
-        """(word, records holding it, trigram similarity) of the indexed words closest to
-        ``word``, best first: typo correction inside the server (pg_trgm's index)."""
-        rows = self.all(
-            f"SELECT word, sum(ndoc), similarity(word, ?) AS s FROM word WHERE word % ?"
-            f"{self.seen()} GROUP BY word ORDER BY s DESC, word LIMIT {int(limit)}",
-            (word, word),
+    # Trigram similarity at which a word is a typo candidate. Lower than pg_trgm's
+    # default (0.3): one changed letter in the middle of a four-letter word ("dask",
+    # "disk") leaves 0.25, and the candidates must include every word the spelling
+    # policy (lessons/search/spelling.py) would accept, which then decides as anywhere.
+    TYPO_SIMILARITY = 0.2
+
+    def spelling_candidates(
+        self, word: str, min_len: int, max_len: int, *, same_start: bool
+    ) -> list[tuple[str, int]]:
+        """(word, records holding it) of indexed words that could be ``word`` mistyped:
+        from pg_trgm's index of the vocabulary, within the lengths and, with
+        ``same_start``, sharing the first letter. Without pg_trgm, as any store."""
+        if not self.trigrams:
+            return super().spelling_candidates(word, min_len, max_len, same_start=same_start)
+        bound = " AND word >= ? AND word < ?" if same_start else ""
+        params: list[Any] = [word[0], word[0] + "\U0010ffff"] if same_start else []
+        self.one(
+            "SELECT set_config('pg_trgm.similarity_threshold', ?, true)",
+            (str(self.TYPO_SIMILARITY),),
         )
-        return [(w, int(n), float(s)) for w, n, s in rows if n > 0]
+        rows = self.all(
+            f"SELECT word, sum(ndoc) FROM word WHERE word % ? AND length(word) BETWEEN ? AND ?"
+            f"{bound}{self.seen()} GROUP BY word",
+            (word, min_len, max_len, *params),
+        )
+        return [(w, int(n)) for w, n in rows if n > 0]
 
 
 def open_postgres(url: str) -> PostgresStore:

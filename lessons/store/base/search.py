@@ -90,6 +90,14 @@ class Search(Reading):
         """(word, records holding it) of indexed words starting with ``start``, by length."""
         raise NotImplementedError
 
+    def spelling_candidates(
+        self, word: str, min_len: int, max_len: int, *, same_start: bool
+    ) -> list[tuple[str, int]]:
+        """(word, records holding it) of indexed words that could be ``word`` mistyped,
+        within the lengths (and sharing its first letter, with ``same_start``): every
+        word there, here; an engine with a trigram index narrows them inside it."""
+        return self.words_starting(word[0] if same_start else "", min_len, max_len)
+
     def search_rows(self, pks: Sequence[int]) -> dict[int, dict[str, Any]]:
         """record pk -> id, title, kind, date, tags, path, summary (and kb, shared)."""
         out: dict[int, dict[str, Any]] = {}
