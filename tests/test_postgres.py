@@ -549,11 +549,18 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     rows = "SELECT kb, id, pk FROM lessons.record ORDER BY kb, id"
     documents = "SELECT kb, id, tsv::text, ntok, starts FROM lessons.record ORDER BY kb, id"
     made = _psql(pg_url, documents)
+    statistics = (
+        "SELECT kb, term, ndoc FROM lessons.term UNION ALL"
+        " SELECT kb, 'records and tokens', records * 100000 + tokens FROM lessons.kb_total"
+        " ORDER BY 1, 2"
+    )
+    kept = _psql(pg_url, statistics)
     # Schema version 1 is version 4 without the ranked (RUM) index (version 2), the
     # vector tables (version 3), and with the server's own document in place of the
-    # one lessons makes (version 4).
+    # one lessons makes and without the search statistics (version 4).
     _psql(pg_url, "DROP INDEX IF EXISTS lessons.ix_record_rum")
     _psql(pg_url, "DROP TABLE lessons.record_vector, lessons.vector")
+    _psql(pg_url, "DROP TABLE lessons.term, lessons.kb_total")
     _psql(
         pg_url, "ALTER TABLE lessons.record DROP COLUMN tsv, DROP COLUMN ntok, DROP COLUMN starts"
     )
@@ -584,6 +591,7 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     # Every record's document remade from the text the index holds, as a publication
     # would have made it.
     assert _psql(pg_url, documents) == made
+    assert _psql(pg_url, statistics) == kept
     found = ops.run("--db", pg_url, "search", "disk", "--ids")
     assert found.exit_code == 0 and found.stdout.strip(), found.stderr
     has_rum = _psql(pg_url, "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'")

@@ -98,6 +98,7 @@ class Document:
     tsvector: str
     length: int
     starts: list[int]
+    terms: tuple[str, ...]  # its distinct terms (document frequencies count these)
 
 
 def documents(rows: Sequence[Sequence[str | None]]) -> list[Document]:
@@ -128,8 +129,9 @@ def _document(columns: Sequence[Sequence[str]]) -> Document:
             if len(held) < MAX_POSITIONS:
                 held.append(f"{pos}{label}")
         at += len(words) + 1
-    vector = " ".join(f"{_lexeme(t)}:{','.join(p)}" for t, p in sorted(positions.items()))
-    return Document(vector, length, starts)
+    held = sorted(positions)
+    vector = " ".join(f"{_lexeme(t)}:{','.join(positions[t])}" for t in held)
+    return Document(vector, length, starts, tuple(held))
 
 
 def _lexeme(term: str) -> str:

@@ -69,9 +69,32 @@ def _documents(store: PostgresStore) -> None:
     store.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS ntok integer NOT NULL DEFAULT 0")
     store.execute("ALTER TABLE record ADD COLUMN IF NOT EXISTS starts integer[]")
     remake_documents(store)
+    statistics_tables(store)
+    store.execute(
+        "INSERT INTO term (term, kb, ndoc) SELECT t, kb, count(*) FROM record,"
+        " unnest(tsvector_to_array(tsv)) AS t GROUP BY t, kb"
+    )
+    store.execute(
+        "INSERT INTO kb_total (kb, records, tokens) SELECT kb, count(*), sum(ntok)"
+        " FROM record GROUP BY kb"
+    )
     # Typo candidates from a trigram index of each knowledge base's vocabulary (the word
     # table): made here where an older index lacks it and the server allows it.
     _trigrams(store)
+
+
+def statistics_tables(store: PostgresStore) -> None:
+    """What BM25 needs without counting matches at search time, kept by each
+    publication: how many records of each knowledge base hold each term (``term``),
+    and how many records and tokens each knowledge base has (``kb_total``)."""
+    store.execute(
+        'CREATE TABLE term (term text COLLATE "C" NOT NULL, kb text NOT NULL,'
+        " ndoc integer NOT NULL, PRIMARY KEY (term, kb))"
+    )
+    store.execute(
+        "CREATE TABLE kb_total (kb text PRIMARY KEY, records bigint NOT NULL,"
+        " tokens bigint NOT NULL)"
+    )
 
 
 def remake_documents(store: PostgresStore, batch: int = 2000) -> None:
@@ -207,6 +230,7 @@ def _create(store: PostgresStore) -> None:
     store.execute("ALTER TABLE record ADD COLUMN ntok integer NOT NULL DEFAULT 0")
     store.execute("ALTER TABLE record ADD COLUMN starts integer[]")
     store.execute("CREATE INDEX ix_record_tsv ON record USING gin (tsv)")
+    statistics_tables(store)
     _trigrams(store)
     _ranked_index(store)
 

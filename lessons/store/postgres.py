@@ -34,7 +34,7 @@ LOCK_CLASS = 0x1E55
 LOCK_WAIT = "60s"
 # What a publishing role needs on every table of the index.
 WRITE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-TABLES = ("record", "file", "tag", "link", "action", "meta", "word")
+TABLES = ("record", "file", "tag", "link", "action", "meta", "word", "term", "kb_total")
 
 
 def libpq_url(url: str) -> str:
@@ -66,6 +66,11 @@ def describe(url: str) -> str:
 # own 'english' parsing, which ranked worse (MRR 0.74 against 0.92).
 DOC_COLUMNS = ("tsv", "ntok", "starts")
 _FTS_INDEXES = [RECORD_COLUMNS.index(c) for c in FTS_COLUMNS]
+# Up to this many matches an expression's records are all scored exactly (the judged
+# sets never go past it); beyond it, where the server has the ranked (RUM) index, the
+# POOL best of them by that index are, and the count comes from the statistics.
+EXACT_UP_TO = 5000
+POOL = 500
 # The columns whose words as written (no stemming) make the vocabulary (FTS_COLUMNS,
 # as the SQLite index's record_words table has them).
 WORD_COLUMNS = FTS_COLUMNS
@@ -105,6 +110,9 @@ class PostgresStore(Store):
         self.trigrams = False
         self._writing = False
         self._bulk: Counter[str] | None = None  # words of a publication afresh
+        # Terms, records and tokens added since the statistics were last written.
+        self._terms: Counter[str] = Counter()
+        self._added = [0, 0]
         # (records, tokens) of the scope, once per process: BM25's N and average length.
         self._totals: tuple[int, int] | None = None
 
@@ -324,7 +332,7 @@ class PostgresStore(Store):
         self.execute(f"DELETE FROM tag WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM action WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM link WHERE kb = {kb} AND src IN {ids}")
-        for table in ("record", "file", "word"):
+        for table in ("record", "file", "word", "term", "kb_total"):
             self.execute(f"DELETE FROM {table} WHERE kb = {kb}")
         self.execute(f"DELETE FROM meta WHERE kb = {kb}")
         self._totals = None
@@ -350,6 +358,10 @@ class PostgresStore(Store):
         if table == "record":
             docs = fts5.documents([[row[i] for i in _FTS_INDEXES] for row in rows])
             columns = (*columns, *DOC_COLUMNS)
+            for doc in docs:
+                self._terms.update(doc.terms)
+                self._added[0] += 1
+                self._added[1] += doc.length
         try:
             cur = self.conn.cursor()
             with cur.copy(f"COPY {table} (kb, {', '.join(columns)}) FROM STDIN") as copy:
@@ -368,8 +380,10 @@ class PostgresStore(Store):
         try:
             yield
             self._add_words(self._bulk, 1)
+            self._add_terms(self._terms, *self._added)
         finally:
             self._bulk = None
+            self._terms, self._added = Counter(), [0, 0]
 
     def _inserted(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._totals = None
@@ -378,6 +392,8 @@ class PostgresStore(Store):
             counts.update(words_of(*(row[i] for i in _WORD_INDEXES)))
         if self._bulk is None:
             self._add_words(counts, 1)
+            self._add_terms(self._terms, *self._added)
+            self._terms, self._added = Counter(), [0, 0]
 
     def _forget_records(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -385,11 +401,42 @@ class PostgresStore(Store):
         self._totals = None
         cols = ", ".join(f"r.{c}" for c in WORD_COLUMNS)
         counts: Counter[str] = Counter()
-        for row in self.all(
-            f"SELECT {cols} FROM record r WHERE r.id = ANY(?){self.own('r')}", (list(ids),)
-        ):
-            counts.update(words_of(*row))
+        terms: Counter[str] = Counter()
+        tokens = 0
+        rows = self.all(
+            f"SELECT r.ntok, tsvector_to_array(r.tsv), {cols} FROM record r"
+            f" WHERE r.id = ANY(?){self.own('r')}",
+            (list(ids),),
+        )
+        for row in rows:
+            tokens += row[0]
+            terms.update(row[1])
+            counts.update(words_of(*row[2:]))
         self._add_words(counts, -1)
+        self._add_terms(terms, len(rows), tokens, sign=-1)
+
+    def _add_terms(self, counts: Counter[str], records: int, tokens: int, sign: int = 1) -> None:
+        """Add (or take away) documents to the home knowledge base's statistics."""
+        if not records:
+            return
+        terms = sorted(counts)
+        kb = self.own_kb()
+        self.execute(
+            f"INSERT INTO term (term, kb, ndoc) SELECT t, {kb}, n"
+            " FROM unnest(?::text[], ?::int[]) AS u(t, n)"
+            " ON CONFLICT (term, kb) DO UPDATE SET ndoc = term.ndoc + excluded.ndoc",
+            (terms, [sign * counts[t] for t in terms]),
+        )
+        if sign < 0:
+            self.execute(
+                f"DELETE FROM term WHERE kb = {kb} AND term = ANY(?) AND ndoc <= 0", (terms,)
+            )
+        self.execute(
+            f"INSERT INTO kb_total (kb, records, tokens) VALUES ({kb}, ?, ?)"
+            " ON CONFLICT (kb) DO UPDATE SET records = kb_total.records + excluded.records,"
+            " tokens = kb_total.tokens + excluded.tokens",
+            (sign * records, sign * tokens),
+        )
 
     def _add_words(self, counts: Counter[str], sign: int) -> None:
         """Add (or take away) these word counts to the home knowledge base's."""
@@ -418,25 +465,30 @@ class PostgresStore(Store):
         """(records, tokens) of the knowledge bases the reads cover: BM25's N and, over
         N, the average record length."""
         if self._totals is None:
+            # Kept by each publication: counting a million records takes a while.
             row = self.one(
-                f"SELECT count(*), coalesce(sum(ntok), 0) FROM record{self.seen(where=True)}"
+                "SELECT coalesce(sum(records), 0), coalesce(sum(tokens), 0) FROM kb_total"
+                f"{self.seen(where=True)}"
             )
             self._totals = (int(row[0]), int(row[1]))
         return self._totals
 
-    def _positions(self, items: Sequence[fts5.Item]) -> dict[int, tuple[int, fts5.Positions]]:
+    def _positions(
+        self, items: Sequence[fts5.Item], among: Sequence[int] | None = None
+    ) -> dict[int, tuple[int, fts5.Positions]]:
         """pk -> (length, where the expression's terms stand) of every record the
-        reads cover that the GIN index says may match ``items``."""
+        reads cover (of ``among``, if given) that the GIN index says may match ``items``."""
         query = fts5.tsquery(items)
         if not query:
             return {}
         exact, prefixes = fts5.lexemes(items)
+        within = " AND r.pk = ANY(?)" if among is not None else ""
         rows = self.all(
             "SELECT r.pk, r.ntok, r.starts, u.lexeme, u.positions FROM record r,"
             " unnest(r.tsv) u WHERE r.tsv @@ ?::tsquery"
             " AND (u.lexeme = ANY(?::text[]) OR u.lexeme ^@ ANY(?::text[]))"
-            f"{self.seen('r')}",
-            (query, exact, prefixes),
+            f"{self.seen('r')}{within}",
+            (query, exact, prefixes, *([list(among)] if among is not None else [])),
         )
         grouped: dict[int, tuple[int, list[int], dict[str, list[int]]]] = {}
         for pk, ntok, starts, lexeme, positions in rows:
@@ -451,23 +503,58 @@ class PostgresStore(Store):
         found = self._positions([phrase])
         return sum(1 for _, where in found.values() if where.instances(phrase))
 
-    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
-        if not expr:
-            return {}
+    def _term_counts(self, phrases: Sequence[fts5.Phrase]) -> list[int | None]:
+        """How many records of the scope hold each phrase that is one term (no prefix,
+        no column), from the statistics publications keep; None for the others."""
+        simple = [_simple(p) for p in phrases]
+        wanted = [t for t in simple if t is not None]
+        counts: dict[str, int] = {}
+        if wanted:
+            rows = self.all(
+                f"SELECT term, sum(ndoc) FROM term WHERE term = ANY(?){self.seen()} GROUP BY term",
+                (wanted,),
+            )
+            counts = {t: int(n) for t, n in rows}
+        return [None if t is None else counts.get(t, 0) for t in simple]
+
+    def _scored(self, expr: str, weights: Sequence[float]) -> tuple[dict[int, float], int]:
+        """(pk -> bm25() with its sign flipped, how many records match) for an FTS5
+        expression: every match scored exactly, or, past EXACT_UP_TO matches where
+        the server has the ranked (RUM) index, the POOL best by that index."""
         items = fts5.parse(expr)
+        phrases = fts5.phrases(items)
+        known = self._term_counts(phrases)
+        among: list[int] | None = None
+        estimate = 0
+        if self.ranked:
+            if all(n is not None for n in known):
+                estimate = sum(n or 0 for n in known)
+            else:
+                estimate = self._count(fts5.tsquery(items), EXACT_UP_TO + 1)
+            if estimate > EXACT_UP_TO:
+                among = [
+                    r[0]
+                    for r in self.all(
+                        "SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery"
+                        f"{self.seen('r')} ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
+                        (fts5.tsquery(items), fts5.tsquery(items)),
+                    )
+                ]
         matched: dict[int, tuple[int, fts5.Positions, list[list[int]]]] = {}
-        for pk, (length, where) in self._positions(items).items():
+        for pk, (length, where) in self._positions(items, among).items():
             found = fts5.hits(items, where)
             if found is not None:
                 matched[pk] = (length, where, found)
         if not matched:
-            return {}
+            return {}, 0
         # As FTS5's bm25(): a phrase's document frequency counts the records holding it
         # alone (in a NEAR group too), each record's length every token it has.
         in_near = {p for item in items if isinstance(item, fts5.Near) for p in item.phrases}
         counts = []
-        for i, phrase in enumerate(fts5.phrases(items)):
-            if phrase in in_near:
+        for i, phrase in enumerate(phrases):
+            if known[i] is not None:
+                counts.append(int(known[i] or 0))
+            elif phrase in in_near or among is not None:
                 counts.append(self._phrase_count(phrase))
             else:
                 # Every record holding the phrase matches the expression (OR).
@@ -475,10 +562,32 @@ class PostgresStore(Store):
         records, tokens = self._scope_totals()
         idfs = [fts5.idf(records, n) for n in counts]
         avgdl = tokens / records if records else 0.0
-        return {
+        scores = {
             pk: fts5.bm25(found, where, weights, idfs, length, avgdl)
             for pk, (length, where, found) in matched.items()
         }
+        if among is None:
+            return scores, len(scores)
+        if all(n is not None for n in known):
+            # Records holding several of the terms are counted once per term: the
+            # figure is an upper bound, the way a search engine says "about".
+            return scores, estimate
+        return scores, self._count(fts5.tsquery(items))
+
+    def _count(self, query: str, up_to: int | None = None) -> int:
+        """How many records of the scope the index says match (at most ``up_to``)."""
+        cut = f" LIMIT {int(up_to)}" if up_to is not None else ""
+        row = self.one(
+            f"SELECT count(*) FROM (SELECT 1 FROM record r WHERE r.tsv @@ ?::tsquery"
+            f"{self.seen('r')}{cut}) m",
+            (query,),
+        )
+        return int(row[0])
+
+    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
+        if not expr:
+            return {}
+        return self._scored(expr, weights)[0]
 
     def fts_top(
         self,
@@ -489,8 +598,14 @@ class PostgresStore(Store):
     ) -> tuple[list[tuple[int, float]], int] | None:
         # A record scores its best weighted group, as in the embedded index's fts_top.
         best: dict[int, float] = {}
+        pooled = 0
         for expr, weight in groups:
-            for pk, score in self.fts_scores(expr, weights).items():
+            if not expr:
+                continue
+            scores, matching = self._scored(expr, weights)
+            if matching > len(scores):
+                pooled += matching
+            for pk, score in scores.items():
                 value = weight * score
                 if pk not in best or value > best[pk]:
                     best[pk] = value
@@ -498,7 +613,7 @@ class PostgresStore(Store):
             allowed = self.record_pks(filters)
             best = {pk: s for pk, s in best.items() if pk in allowed}
         top = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: int(limit)]
-        return top, len(best)
+        return top, max(len(best), pooled)
 
     def fts_exists(self, expr: str) -> bool:
         if not expr:
@@ -611,6 +726,13 @@ class PostgresStore(Store):
             (word, min_len, max_len, *params),
         )
         return [(w, int(n)) for w, n in rows if n > 0]
+
+
+def _simple(phrase: fts5.Phrase) -> str | None:
+    """The term of a phrase that is one term, with no prefix and no column."""
+    if len(phrase.terms) == 1 and not phrase.prefix and phrase.column is None:
+        return phrase.terms[0]
+    return None
 
 
 def open_postgres(url: str) -> PostgresStore:
