@@ -517,7 +517,13 @@ class PostgresStore(Store):
             counts = {t: int(n) for t, n in rows}
         return [None if t is None else counts.get(t, 0) for t in simple]
 
-    def _scored(self, expr: str, weights: Sequence[float]) -> tuple[dict[int, float], int]:
+    def count(self) -> int:
+        """How many records the reads cover (from the statistics: no scan)."""
+        return self._scope_totals()[0]
+
+    def _scored(
+        self, expr: str, weights: Sequence[float], *, counted: bool = True
+    ) -> tuple[dict[int, float], int]:
         """(pk -> bm25() with its sign flipped, how many records match) for an FTS5
         expression: every match scored exactly, or, past EXACT_UP_TO matches where
         the server has the ranked (RUM) index, the POOL best by that index."""
@@ -568,7 +574,7 @@ class PostgresStore(Store):
         }
         if among is None:
             return scores, len(scores)
-        if all(n is not None for n in known):
+        if all(n is not None for n in known) or not counted:
             # Records holding several of the terms are counted once per term: the
             # figure is an upper bound, the way a search engine says "about".
             return scores, estimate
@@ -587,7 +593,8 @@ class PostgresStore(Store):
     def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
         if not expr:
             return {}
-        return self._scored(expr, weights)[0]
+        # Scores only: the count of every match is not needed here.
+        return self._scored(expr, weights, counted=False)[0]
 
     def fts_top(
         self,
