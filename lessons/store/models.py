@@ -190,7 +190,7 @@ class RecordVectorRow(SQLModel, table=True):
 class WordRow(SQLModel, table=True):
     """Shared index only: each knowledge base's words as written (no stemming) and how
     many of its records hold each; kept in step by every publication, and searched
-    with trigrams for typo correction (``store/postgres.py``)."""
+    with trigrams for typo correction (``store/postgres/``)."""
 
     __tablename__ = "word"
     __table_args__ = (Index("ix_word_kb", "kb"), _named("word"))
@@ -219,7 +219,7 @@ def create_tables(url: str) -> None:
 
 def shared_ddl(only: tuple[str, ...] = ()) -> list[str]:
     """The PostgreSQL statements that create every table and index of the models, or
-    of the tables ``only`` names (run by ``store/postgres.py`` on its own connection,
+    of the tables ``only`` names (run by ``store/postgres/`` on its own connection,
     inside its schema lock)."""
     from sqlalchemy import create_mock_engine
 
