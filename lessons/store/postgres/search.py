@@ -233,8 +233,13 @@ class Searching(Plumbing):
         wanted = list(dict.fromkeys(words))
         if not wanted:
             return {}
+        # One look-up of the key per word. Written as a range of one (the column sorts
+        # bytewise, so it is equality): with ``=`` the planner takes the trigram index,
+        # which answers equality too, at a hundred times the cost (measured 41 ms
+        # against 0.5 ms for ten words); the trigram index has no ranges.
         rows = self.all(
-            f"SELECT word, sum(ndoc) FROM word WHERE word = ANY(?){self.seen()} GROUP BY word",
+            "SELECT w.word, sum(w.ndoc) FROM unnest(?::text[]) AS q(t)"
+            f" JOIN word w ON w.word BETWEEN q.t AND q.t{self.seen('w')} GROUP BY w.word",
             (wanted,),
         )
         return {w: int(n) for w, n in rows if n > 0}
