@@ -11,8 +11,8 @@ publishes generated knowledge bases of ``--records`` records each
 (benchmarks/generate.py, one seed per knowledge base, so every one holds different
 text): each is generated into a temporary folder, published with
 ``lessons --db URL index`` and deleted, ``--jobs`` at a time. ``--copy N`` makes every
-knowledge base past the first N an SQL copy of one of them instead (the server still
-computes each copy's full-text column; its indexes are built once at the end).
+knowledge base past the first N an SQL copy of one of them instead (its documents copied
+with it; the full-text indexes are built once at the end).
 
 At each checkpoint (a number of knowledge bases) the last one is published anew,
 timed, into the index as it stands, and then, median of ``--runs``, wall clock, from a
@@ -135,13 +135,14 @@ def published_kbs(admin: str, url: str) -> set[str]:
 
 
 def copy_kb(url: str, old: str, new: str) -> None:
-    """Knowledge base ``new`` as a copy of ``old``'s rows, in one transaction (the
-    server computes its full-text column and indexes as for a publication)."""
+    """Knowledge base ``new`` as a copy of ``old``'s rows, documents and statistics, in
+    one transaction (the server indexes them as for a publication)."""
     import psycopg
 
+    from lessons.store.postgres import DOC_COLUMNS
     from lessons.store.schema import RECORD_COLUMNS
 
-    cols = ", ".join(RECORD_COLUMNS)
+    cols = ", ".join((*RECORD_COLUMNS, *DOC_COLUMNS))
     with psycopg.connect(url) as conn:
         p = {"old": old, "new": new}
         conn.execute(
@@ -155,6 +156,8 @@ def copy_kb(url: str, old: str, new: str) -> None:
             ("link", "src, dst, rel, note, seq, dst_kb"),
             ("action", "record_id, seq, task, owner, due, status"),
             ("word", "word, ndoc"),
+            ("term", "term, ndoc"),
+            ("kb_total", "records, tokens"),
             ("meta", "key, value"),
         ):
             select = others.replace(

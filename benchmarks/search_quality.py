@@ -21,7 +21,7 @@ number of words under 95%.
     python benchmarks/search_quality.py                 # every set found
     python benchmarks/search_quality.py --sets aiid-queries.jsonl
     python benchmarks/search_quality.py --ablate        # each component off, per set
-    python benchmarks/search_quality.py --db postgresql://USER@HOST/DB
+    python benchmarks/search_quality.py --db postgresql://USER@HOST/DB   # SQLite and it
 
 The corpora are read at run time and never copied into the repository. Corpus
 ids that are not record ids (``google-GAE-#15023``) become ids by the rule
@@ -51,6 +51,8 @@ DEFAULT_CORPORA = ("cloud-postmortems.jsonl", "wikitech-incidents.jsonl")
 JUDGED = REPO / "benchmarks" / "judged"
 DEPTH = 100  # results ranked per query (MRR and recall@10 need far fewer)
 MODES = ("hybrid", "lexical", "semantic")
+# The bar for another store: every figure within this of the embedded index's.
+PARITY = 0.03
 
 
 def judged_sets(eval_dir: Path) -> list[tuple[str, Path, list[str]]]:
@@ -405,51 +407,74 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     lines = [header()]
     notes = []
+    # --db: the same sets through the embedded index and the given one, in one run, so
+    # that the two are compared on the same corpora, queries and code.
+    stores: list[str | None] = [None, args.db] if args.db else [None]
+    gaps: list[str] = []
     for name, queries_path, corpora in sets:
         items, judged = judged_set(args.eval, queries_path, corpora)
         queries = [q["query"] for q in judged]
         mapped = [{**item, "id": id_from_foreign(item["id"])} for item in items]
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in corpora], items, args.db)
-            loaded = time.perf_counter() - started
-            n_hard = sum(1 for q in judged if q["hard"])
-            notes.append(
-                f"{name}: {len(items)} records ({', '.join(corpora)}), {len(judged)} queries"
-                f" ({n_hard} hard); loaded, indexed and embedded in {loaded:.1f} s"
-            )
-            lines.append(
-                row(
-                    name,
-                    "plain BM25 (title x2+summary)",
-                    metrics(plain_bm25(mapped, queries), judged),
-                )
-            )
-            for mode in MODES:
+        n_hard = sum(1 for q in judged if q["hard"])
+        first = len(lines)
+        lines.append(
+            row(name, "plain BM25 (title x2+summary)", metrics(plain_bm25(mapped, queries), judged))
+        )
+        by_store: dict[str, dict[str, dict[str, float]]] = {}
+        for db in stores:
+            engine = "sqlite" if db is None else db.split(":", 1)[0].split("+")[0]
+            tag = f" [{engine}]" if args.db else ""
+            with tempfile.TemporaryDirectory() as tmp:
                 started = time.perf_counter()
-                ranked = lessons_rankings(kb, queries, DEFAULT_TUNING, mode)
-                per_query = (time.perf_counter() - started) / max(len(queries), 1)
-                label = f"lessons --mode {mode}" + (" (default)" if mode == "hybrid" else "")
-                lines.append(row(name, label, metrics(ranked, judged)))
-                notes.append(f"  {name} {mode}: {per_query * 1000:.0f} ms per query in-process")
-                if mode == "hybrid":
-                    notes.append(f"  {name} hybrid MRR by kind of query: {by_type(ranked, judged)}")
-            if args.ablate:
-                for label, change in ablations():
-                    ranked = lessons_rankings(kb, queries, replace(DEFAULT_TUNING, **change))
-                    lines.append(row(name, label, metrics(ranked, judged)))
-            words = precision_words(items)
-            for mode in ("hybrid", "lexical"):
-                share, under = literal_precision(kb, words, mode)
+                kb = build_kb(Path(tmp) / "kb", [args.eval / n for n in corpora], items, db)
+                loaded = time.perf_counter() - started
                 notes.append(
-                    f"  {name} literal precision ({mode}): {share:.3f} of the top 10 hold the"
-                    f" word, {under} of {len(words)} words under 95%"
+                    f"{name}{tag}: {len(items)} records ({', '.join(corpora)}), {len(judged)}"
+                    f" queries ({n_hard} hard); loaded, indexed and embedded in {loaded:.1f} s"
                 )
-            kb.close()
-        print("\n".join(lines[-(4 + (len(ablations()) if args.ablate else 0)) :]), flush=True)
+                for mode in MODES:
+                    started = time.perf_counter()
+                    ranked = lessons_rankings(kb, queries, DEFAULT_TUNING, mode)
+                    per_query = (time.perf_counter() - started) / max(len(queries), 1)
+                    label = f"lessons --mode {mode}" + (" (default)" if mode == "hybrid" else "")
+                    if args.db:
+                        label = f"lessons {mode}"
+                    found = metrics(ranked, judged)
+                    by_store.setdefault(mode, {})[engine] = found
+                    lines.append(row(name, (label + tag)[:30], found))
+                    notes.append(
+                        f"  {name}{tag} {mode}: {per_query * 1000:.0f} ms per query in-process"
+                    )
+                    if mode == "hybrid":
+                        notes.append(
+                            f"  {name}{tag} hybrid MRR by kind of query: {by_type(ranked, judged)}"
+                        )
+                if args.ablate:
+                    for label, change in ablations():
+                        ranked = lessons_rankings(kb, queries, replace(DEFAULT_TUNING, **change))
+                        lines.append(row(name, (label + tag)[:30], metrics(ranked, judged)))
+                words = precision_words(items)
+                for mode in ("hybrid", "lexical"):
+                    share, under = literal_precision(kb, words, mode)
+                    notes.append(
+                        f"  {name}{tag} literal precision ({mode}): {share:.3f} of the top 10"
+                        f" hold the word, {under} of {len(words)} words under 95%"
+                    )
+                kb.close()
+        if args.db:
+            for mode, found in by_store.items():
+                a, b = found["sqlite"], next(v for k, v in found.items() if k != "sqlite")
+                worst = max(abs(a[c] - b[c]) for c in COLUMNS if not math.isnan(a[c]))
+                gaps.append(
+                    f"  {name} {mode}: largest |sqlite - {args.db.split(':', 1)[0]}| difference"
+                    f" {worst:.3f} ({'within' if worst <= PARITY else 'OVER'} {PARITY})"
+                )
+        print("\n".join(lines[first:]), flush=True)
     print()
     print("\n".join(lines))
     print("\n".join(notes))
+    if gaps:
+        print("\n".join(gaps))
     return 0
 
 

@@ -91,9 +91,11 @@ def correct_word(store: Any, word: str, limit: int = 2) -> list[str]:
         return ranked
 
     lo, hi = len(word) - 2, len(word) + 2
-    ranked = best(store.words_starting(word[0], lo, hi))
+    # The store gives the candidates (a shared index from its trigram index); the
+    # policy that chooses among them is this function's, the same on every store.
+    ranked = best(store.spelling_candidates(word, lo, hi, same_start=True))
     if not ranked:
-        ranked = best(store.words_starting("", lo, hi))
+        ranked = best(store.spelling_candidates(word, lo, hi, same_start=False))
     if not ranked:
         return []
     top = ranked[0][0]

@@ -1,7 +1,7 @@
 """The index tables as SQLModel models: the one definition of the store's schema.
 
 Both engines create their tables from this metadata. The SQLite adapter then
-talks to them through the standard library's ``sqlite3`` (see ``store/base.py``
+talks to them through the standard library's ``sqlite3`` (see ``store/base/``
 for why); ``tests/test_store.py`` checks that its column lists match these models.
 
 Every row belongs to one knowledge base (``kb``): a shared PostgreSQL index holds
@@ -190,7 +190,7 @@ class RecordVectorRow(SQLModel, table=True):
 class WordRow(SQLModel, table=True):
     """Shared index only: each knowledge base's words as written (no stemming) and how
     many of its records hold each; kept in step by every publication, and searched
-    with trigrams for typo correction (``store/postgres.py``)."""
+    with trigrams for typo correction (``store/postgres/``)."""
 
     __tablename__ = "word"
     __table_args__ = (Index("ix_word_kb", "kb"), _named("word"))
@@ -219,7 +219,7 @@ def create_tables(url: str) -> None:
 
 def shared_ddl(only: tuple[str, ...] = ()) -> list[str]:
     """The PostgreSQL statements that create every table and index of the models, or
-    of the tables ``only`` names (run by ``store/postgres.py`` on its own connection,
+    of the tables ``only`` names (run by ``store/postgres/`` on its own connection,
     inside its schema lock)."""
     from sqlalchemy import create_mock_engine
 

@@ -1,0 +1,81 @@
+"""Vectors: ``lessons/search/semantic.py`` computes them; any engine stores them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lessons.store.base.connection import chunks
+from lessons.store.base.reading import Reading
+
+
+class Vectors(Reading):
+    """Record vectors, stored by content digest."""
+
+    def vector_todo(self, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` records without a vector: (pk, title, tags_text, summary, lesson,
+        recommendations), by pk."""
+        return self.all(
+            "SELECT r.pk, r.title, r.tags_text, r.summary, r.lesson, r.recommendations"
+            " FROM record r WHERE NOT EXISTS (SELECT 1 FROM record_vector v WHERE v.pk = r.pk)"
+            # A shared index: each knowledge base embeds its own records.
+            f"{self.own('r')} ORDER BY r.pk LIMIT {int(limit)}"
+        )
+
+    def known_vectors(self, digests: Iterable[str]) -> set[str]:
+        """The digests among ``digests`` that have a vector already."""
+        out: set[str] = set()
+        for chunk in chunks(list(dict.fromkeys(digests)), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                r[0]
+                for r in self.all(f"SELECT digest FROM vector WHERE digest IN ({marks})", chunk)
+            )
+        return out
+
+    def put_vectors(
+        self, vectors: Sequence[tuple[str, bytes]], links: Sequence[tuple[int, str]]
+    ) -> None:
+        """Store new vectors (digest, bytes) and point records (pk, digest) at theirs."""
+        if vectors:
+            self.executemany(
+                "INSERT INTO vector (digest, vec) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+                vectors,
+            )
+        if links:
+            # An upsert: on a shared index another publisher may embed the same record.
+            self.executemany(
+                "INSERT INTO record_vector (pk, digest, vec)"
+                " SELECT ?, digest, vec FROM vector WHERE digest = ?"
+                " ON CONFLICT (pk) DO UPDATE SET digest = excluded.digest, vec = excluded.vec",
+                links,
+            )
+
+    def prune_vectors(self) -> int:
+        """Forget vectors no record points at (old texts, an older model); how many."""
+        kept = self.one("SELECT count(*) FROM vector")[0]
+        if kept <= self.one("SELECT count(*) FROM record_vector")[0]:
+            return 0  # every vector is some record's (the common case: a cheap count)
+        cur = self.execute(
+            "DELETE FROM vector WHERE digest NOT IN (SELECT digest FROM record_vector)"
+        )
+        return int(cur.rowcount or 0)
+
+    def vector_counts(self) -> tuple[int, int]:
+        """(records with a vector, records)."""
+        with_vec = self.one(
+            "SELECT count(*) FROM record_vector v JOIN record r ON r.pk = v.pk"
+            f"{self.own('r', where=True)}"
+        )[0]
+        return int(with_vec), self.count()
+
+    def record_vectors(self) -> list[tuple[int, bytes]]:
+        """(pk, vector bytes) of every record the reads cover that has a vector."""
+        if not self.shared:
+            return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
+        # A shared index: only the knowledge bases the reads cover (--from-kb).
+        rows = self.all(
+            "SELECT v.pk, v.vec FROM record_vector v JOIN record r ON r.pk = v.pk"
+            f"{self.seen('r', where=True)}"
+        )
+        return [(r[0], bytes(r[1])) for r in rows]

@@ -1,0 +1,301 @@
+"""Search on the shared index: the same matching and ranking as the embedded index's,
+from the documents, positions and statistics publications keep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lessons.filters import Filters
+from lessons.store import fts5
+from lessons.store.postgres.plumbing import Plumbing
+
+# Up to this many matches an expression's records are all scored exactly (the judged
+# sets never go past it); beyond it, where the server has the ranked (RUM) index, the
+# POOL best of them by that index are, and the count comes from the statistics.
+EXACT_UP_TO = 5000
+POOL = 500
+
+
+class Searching(Plumbing):
+    """FTS5's matching and BM25 over lessons-made documents (store/fts5.py)."""
+
+    # lessons.search writes FTS5 expressions for this store too; they are matched and
+    # ranked here exactly as the embedded index's FTS5 matches and ranks them.
+    dialect = "fts5"
+
+    # Trigram similarity at which a word is a typo candidate. Lower than pg_trgm's
+    # default (0.3): one changed letter in the middle of a four-letter word ("dask",
+    # "disk") leaves 0.25, and the candidates must include every word the spelling
+    # policy (lessons/search/spelling.py) would accept, which then decides as anywhere.
+    TYPO_SIMILARITY = 0.2
+
+    def count(self) -> int:
+        """How many records the reads cover (from the statistics: no scan)."""
+        return self._scope_totals()[0]
+
+    def _scope_totals(self) -> tuple[int, int]:
+        """(records, tokens) of the knowledge bases the reads cover: BM25's N and, over
+        N, the average record length."""
+        if self._totals is None:
+            # Kept by each publication: counting a million records takes a while.
+            row = self.one(
+                "SELECT coalesce(sum(records), 0), coalesce(sum(tokens), 0) FROM kb_total"
+                f"{self.seen(where=True)}"
+            )
+            self._totals = (int(row[0]), int(row[1]))
+        return self._totals
+
+    def _positions(
+        self, items: Sequence[fts5.Item], among: Sequence[int] | None = None
+    ) -> dict[int, tuple[int, fts5.Positions]]:
+        """pk -> (length, where the expression's terms stand) of every record the
+        reads cover (of ``among``, if given) that the GIN index says may match ``items``."""
+        query = fts5.tsquery(items)
+        if not query:
+            return {}
+        exact, prefixes = fts5.lexemes(items)
+        within = " AND r.pk = ANY(?)" if among is not None else ""
+        rows = self.all(
+            "SELECT r.pk, r.ntok, r.starts, u.lexeme, u.positions FROM record r,"
+            " unnest(r.tsv) u WHERE r.tsv @@ ?::tsquery"
+            " AND (u.lexeme = ANY(?::text[]) OR u.lexeme ^@ ANY(?::text[]))"
+            f"{self.seen('r')}{within}",
+            (query, exact, prefixes, *([list(among)] if among is not None else [])),
+        )
+        grouped: dict[int, tuple[int, list[int], dict[str, list[int]]]] = {}
+        for pk, ntok, starts, lexeme, positions in rows:
+            grouped.setdefault(pk, (ntok, starts, {}))[2][lexeme] = positions
+        return {
+            pk: (ntok, fts5.Positions(by_term, starts))
+            for pk, (ntok, starts, by_term) in grouped.items()
+        }
+
+    def _phrase_count(self, phrase: fts5.Phrase) -> int:
+        """How many records of the scope hold a phrase (in its column, if it names one)."""
+        found = self._positions([phrase])
+        return sum(1 for _, where in found.values() if where.instances(phrase))
+
+    def _term_counts(self, phrases: Sequence[fts5.Phrase]) -> list[int | None]:
+        """How many records of the scope hold each phrase that is one term (no prefix,
+        no column), from the statistics publications keep; None for the others."""
+        simple = [_simple(p) for p in phrases]
+        wanted = [t for t in simple if t is not None]
+        counts: dict[str, int] = {}
+        if wanted:
+            rows = self.all(
+                f"SELECT term, sum(ndoc) FROM term WHERE term = ANY(?){self.seen()} GROUP BY term",
+                (wanted,),
+            )
+            counts = {t: int(n) for t, n in rows}
+        return [None if t is None else counts.get(t, 0) for t in simple]
+
+    def _scored(
+        self, expr: str, weights: Sequence[float], *, counted: bool = True
+    ) -> tuple[dict[int, float], int]:
+        """(pk -> bm25() with its sign flipped, how many records match) for an FTS5
+        expression: every match scored exactly, or, past EXACT_UP_TO matches where
+        the server has the ranked (RUM) index, the POOL best by that index."""
+        items = fts5.parse(expr)
+        phrases = fts5.phrases(items)
+        known = self._term_counts(phrases)
+        among: list[int] | None = None
+        estimate = 0
+        if self.ranked:
+            if all(n is not None for n in known):
+                estimate = sum(n or 0 for n in known)
+            else:
+                estimate = self._count(fts5.tsquery(items), EXACT_UP_TO + 1)
+            if estimate > EXACT_UP_TO:
+                among = [
+                    r[0]
+                    for r in self.all(
+                        "SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery"
+                        f"{self.seen('r')} ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
+                        (fts5.tsquery(items), fts5.tsquery(items)),
+                    )
+                ]
+        matched: dict[int, tuple[int, fts5.Positions, list[list[int]]]] = {}
+        for pk, (length, where) in self._positions(items, among).items():
+            found = fts5.hits(items, where)
+            if found is not None:
+                matched[pk] = (length, where, found)
+        if not matched:
+            return {}, 0
+        # As FTS5's bm25(): a phrase's document frequency counts the records holding it
+        # alone (in a NEAR group too), each record's length every token it has.
+        in_near = {p for item in items if isinstance(item, fts5.Near) for p in item.phrases}
+        counts = []
+        for i, phrase in enumerate(phrases):
+            if known[i] is not None:
+                counts.append(int(known[i] or 0))
+            elif phrase in in_near or among is not None:
+                counts.append(self._phrase_count(phrase))
+            else:
+                # Every record holding the phrase matches the expression (OR).
+                counts.append(sum(1 for _, _, found in matched.values() if found[i]))
+        records, tokens = self._scope_totals()
+        idfs = [fts5.idf(records, n) for n in counts]
+        avgdl = tokens / records if records else 0.0
+        scores = {
+            pk: fts5.bm25(found, where, weights, idfs, length, avgdl)
+            for pk, (length, where, found) in matched.items()
+        }
+        if among is None:
+            return scores, len(scores)
+        if all(n is not None for n in known) or not counted:
+            # Records holding several of the terms are counted once per term: the
+            # figure is an upper bound, the way a search engine says "about".
+            return scores, estimate
+        return scores, self._count(fts5.tsquery(items))
+
+    def _count(self, query: str, up_to: int | None = None) -> int:
+        """How many records of the scope the index says match (at most ``up_to``)."""
+        cut = f" LIMIT {int(up_to)}" if up_to is not None else ""
+        row = self.one(
+            f"SELECT count(*) FROM (SELECT 1 FROM record r WHERE r.tsv @@ ?::tsquery"
+            f"{self.seen('r')}{cut}) m",
+            (query,),
+        )
+        return int(row[0])
+
+    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
+        if not expr:
+            return {}
+        # Scores only: the count of every match is not needed here.
+        return self._scored(expr, weights, counted=False)[0]
+
+    def fts_top(
+        self,
+        groups: Sequence[tuple[str, float]],
+        weights: Sequence[float],
+        limit: int,
+        filters: Filters | None = None,
+    ) -> tuple[list[tuple[int, float]], int] | None:
+        # A record scores its best weighted group, as in the embedded index's fts_top.
+        best: dict[int, float] = {}
+        pooled = 0
+        for expr, weight in groups:
+            if not expr:
+                continue
+            scores, matching = self._scored(expr, weights)
+            if matching > len(scores):
+                pooled += matching
+            for pk, score in scores.items():
+                value = weight * score
+                if pk not in best or value > best[pk]:
+                    best[pk] = value
+        if best and filters is not None and not filters.is_empty():
+            allowed = self.record_pks(filters)
+            best = {pk: s for pk, s in best.items() if pk in allowed}
+        top = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: int(limit)]
+        return top, max(len(best), pooled)
+
+    def fts_exists(self, expr: str) -> bool:
+        if not expr:
+            return False
+        items = fts5.parse(expr)
+        query = fts5.tsquery(items)
+        if not query:
+            return False
+        exact = all(isinstance(i, fts5.Phrase) and i.column is None for i in items)
+        if exact:
+            # Phrases and prefixes without a column: the index's answer is FTS5's.
+            row = self.one(
+                f"SELECT 1 FROM record WHERE tsv @@ ?::tsquery{self.seen()} LIMIT 1", (query,)
+            )
+            return row is not None
+        return any(fts5.hits(items, where) for _, where in self._positions(items).values())
+
+    def search_snippets(self, expr: str, pks: Sequence[int]) -> dict[int, list[str]]:
+        if not expr or not pks:
+            return {}
+        # Highlighting only: PostgreSQL's own parser marks the words in the text shown.
+        words = fts5.words_query(fts5.parse(expr))
+        if not words:
+            return {}
+        options = (
+            f"StartSel={chr(2)}, StopSel={chr(3)}, MinWords=10, MaxWords=22, ShortWord=0,"
+            " MaxFragments=1, FragmentDelimiter=…"
+        )
+        calls = ", ".join(
+            f"ts_headline('english', coalesce({col}, ''), q, ?)"
+            for col in ("lesson", "recommendations", "summary", "body")
+        )
+        marks = ",".join("?" * len(pks))
+        rows = self.all(
+            f"SELECT pk, {calls} FROM record, to_tsquery('english', ?) q WHERE pk IN ({marks})",
+            (options, options, options, options, words, *pks),
+        )
+        return {row[0]: list(row[1:]) for row in rows}
+
+    def word_counts(self, words: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(words))
+        if not wanted:
+            return {}
+        # One look-up of the key per word. Written as a range of one (the column sorts
+        # bytewise, so it is equality): with ``=`` the planner takes the trigram index,
+        # which answers equality too, at a hundred times the cost (measured 41 ms
+        # against 0.5 ms for ten words); the trigram index has no ranges.
+        rows = self.all(
+            "SELECT w.word, sum(w.ndoc) FROM unnest(?::text[]) AS q(t)"
+            f" JOIN word w ON w.word BETWEEN q.t AND q.t{self.seen('w')} GROUP BY w.word",
+            (wanted,),
+        )
+        return {w: int(n) for w, n in rows if n > 0}
+
+    def words_starting(self, start: str, min_len: int, max_len: int) -> list[tuple[str, int]]:
+        # The word column sorts bytewise (COLLATE "C"): a prefix is a range of its key.
+        bound = " AND word >= ? AND word < ?" if start else ""
+        params: list[Any] = [start, start + "\U0010ffff"] if start else []
+        rows = self.all(
+            f"SELECT word, sum(ndoc) FROM word WHERE length(word) BETWEEN ? AND ?{bound}"
+            f"{self.seen()} GROUP BY word",
+            (min_len, max_len, *params),
+        )
+        return [(w, int(n)) for w, n in rows if n > 0]
+
+    def closest_ids(self, ref: str, limit: int) -> list[tuple[str, str]]:
+        """(ref, title) of the ids most like ``ref`` (for "no record with id ...")."""
+        _, rid = self.parse_ref(ref)
+        if not self.trigrams:
+            from rapidfuzz import fuzz, process
+
+            # Without pg_trgm: the ids are compared here (fine for a small index).
+            pairs = dict(self.id_titles())
+            found = process.extract(rid, list(pairs), scorer=fuzz.ratio, limit=limit)
+            return [(key, pairs[key]) for key, score, _ in found if score >= 30]
+        rows = self.all(
+            f"SELECT {self.ref_sql('kb', 'id')}, title FROM record WHERE id % ?{self.seen()}"
+            f" ORDER BY similarity(id, ?) DESC, id LIMIT {int(limit)}",
+            (rid, rid),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def spelling_candidates(
+        self, word: str, min_len: int, max_len: int, *, same_start: bool
+    ) -> list[tuple[str, int]]:
+        """(word, records holding it) of indexed words that could be ``word`` mistyped:
+        from pg_trgm's index of the vocabulary, within the lengths and, with
+        ``same_start``, sharing the first letter. Without pg_trgm, as any store."""
+        if not self.trigrams:
+            return super().spelling_candidates(word, min_len, max_len, same_start=same_start)
+        bound = " AND word >= ? AND word < ?" if same_start else ""
+        params: list[Any] = [word[0], word[0] + "\U0010ffff"] if same_start else []
+        self.one(
+            "SELECT set_config('pg_trgm.similarity_threshold', ?, true)",
+            (str(self.TYPO_SIMILARITY),),
+        )
+        rows = self.all(
+            f"SELECT word, sum(ndoc) FROM word WHERE word % ? AND length(word) BETWEEN ? AND ?"
+            f"{bound}{self.seen()} GROUP BY word",
+            (word, min_len, max_len, *params),
+        )
+        return [(w, int(n)) for w, n in rows if n > 0]
+
+
+def _simple(phrase: fts5.Phrase) -> str | None:
+    """The term of a phrase that is one term, with no prefix and no column."""
+    if len(phrase.terms) == 1 and not phrase.prefix and phrase.column is None:
+        return phrase.terms[0]
+    return None
