@@ -599,7 +599,10 @@ def test_a_file_name_that_is_not_utf8_is_still_read(tmp_path: Path) -> None:
     KB(root)
     source = os.path.join(os.fsencode(tmp_path), b"caf\xe9.json")
     with open(source, "w", encoding="utf-8") as handle:
-        json.dump([{"id": "one", "title": "T", "kind": "success", "summary": "s"}], handle)
+        json.dump(
+            [{"id": "one", "title": "T", "kind": "success", "summary": "s", "date": "2024-01-02"}],
+            handle,
+        )
     proc = _cli(root, "import", source)
     err = _clean(proc, (0,))
     assert err.startswith("imported 1 record from "), err
@@ -703,7 +706,7 @@ def test_a_read_only_knowledge_base_searches_and_says_why_it_cannot_write(
     assert "note: the knowledge base is read-only; the index is kept at sqlite:///" in idx.stderr
 
     csv = tmp_path / "rows.csv"
-    csv.write_text("id,title,kind,summary\nfour,Four,mistake,s\n", encoding="utf-8")
+    csv.write_text("id,title,kind,summary,date\nfour,Four,mistake,s,2024-01-02\n", encoding="utf-8")
     editor = tmp_path / "editor.sh"
     ran = tmp_path / "editor-ran"
     editor.write_text(f"#!/bin/sh\ntouch {ran}\necho 'why: typed' >> \"$1\"\n")
@@ -731,7 +734,7 @@ def test_read_only_entries_in_a_writable_root_refuse_each_write_cleanly(
     _freeze(read_only, only="entries")
     before = _snapshot(read_only / "entries")
     csv = tmp_path / "rows.csv"
-    csv.write_text("id,title,kind,summary\nfour,Four,mistake,s\n", encoding="utf-8")
+    csv.write_text("id,title,kind,summary,date\nfour,Four,mistake,s,2024-01-02\n", encoding="utf-8")
     for args in WRITES:
         argv = [a.format(csv=csv) for a in args]
         res = _run_as_user(prefix, read_only, *argv, env={"EDITOR": "false"})
