@@ -282,3 +282,39 @@ def test_typos_are_corrected_alike_with_and_without_trigrams(kb: KB, pg_url: str
     without = corrections(shared)
     assert with_trigrams == expected
     assert without == expected
+
+
+def test_search_statistics_follow_every_change(kb: KB, pg_url: str) -> None:
+    # BM25 on the shared index reads its counts from statistics each publication
+    # keeps (term, kb_total): after adds, edits and removals they must be what a
+    # publication afresh makes, or the two stores would rank apart.
+    import psycopg
+
+    for rid, fields in {
+        "a": plain("", summary="The disk filled up overnight."),
+        "b": plain("", summary="The certificate expired."),
+        "c": plain("", summary="Latency rose; the disk was slow."),
+    }.items():
+        kb.add(rid, **fields)
+    s = Searcher(kb, pg_url)
+    s.index()
+    kb.add("b", **plain("", summary="The certificate was renewed late."))
+    (kb.entries / "c.yaml").unlink()
+    kb.add("d", **plain("", title="Backup restore drill", summary="A disk was swapped."))
+    s.index()
+    query = (
+        "SELECT term, ndoc FROM lessons.term UNION ALL"
+        " SELECT '~' || records, tokens FROM lessons.kb_total ORDER BY 1"
+    )
+
+    def statistics() -> list[tuple[object, ...]]:
+        with psycopg.connect(pg_url) as conn:
+            return list(conn.execute(query).fetchall())
+
+    kept = statistics()
+    assert ("~3", kept[-1][1]) == kept[-1]
+    dropped = s.run("index", "--drop")
+    assert dropped.exit_code == 0, dropped.stderr
+    assert statistics() == []
+    s.index()
+    assert statistics() == kept
