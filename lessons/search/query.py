@@ -1,5 +1,5 @@
 """The query language (SPEC §5): parsing user text into terms, and quoting them into
-the engines' syntax (FTS5 or PostgreSQL tsquery) so that user text never reaches
+FTS5's syntax (which both stores read) so that user text never reaches
 the engine unquoted.
 """
 
@@ -134,47 +134,14 @@ def near_fts(pairs: Iterable[tuple[str, str]], distance: int) -> str:
     return " OR ".join(f'NEAR("{a}" "{b}", {int(distance)})' for a, b in dict.fromkeys(pairs))
 
 
-# PostgreSQL keeps four weight labels; each full-text column has one (store/postgres.py).
-TS_LABELS = {
-    "title": "A",
-    "tags_text": "A",
-    "lesson": "B",
-    "recommendations": "B",
-    "summary": "C",
-    "campaign": "D",
-    "team": "D",
-}
-
-
-def alts_tsquery(alts: Iterable[Alt]) -> str:
-    """PostgreSQL ``to_tsquery`` syntax for "any of these".
-
-    Words hold letters and digits only (``parse_query``), so quoting them is
-    enough; ``field:word`` becomes the field's weight label (title and tags share A).
-    """
-    parts = []
-    for words, prefix, column in dict.fromkeys(alts):
-        label = TS_LABELS.get(column or "", "")
-        quoted = ["'" + w.replace("'", "''").replace("\\", "") + "'" for w in words]
-        if label:
-            quoted = [f"{q}:{label}" for q in quoted]
-        if prefix:
-            quoted[-1] += "*" if label else ":*"
-        parts.append("(" + " <-> ".join(quoted) + ")")
-    return " | ".join(parts)
-
-
 def match_expr(store: Any, alts: Iterable[Alt]) -> str:
-    """ "Any of these" in the query syntax of ``store`` (FTS5 or PostgreSQL tsquery)."""
-    if getattr(store, "dialect", "fts5") == "tsquery":
-        return alts_tsquery(alts)
+    """ "Any of these" in FTS5's query syntax, which both stores read (the PostgreSQL
+    store matches FTS5 expressions itself: lessons/store/fts5.py)."""
     return alts_fts(alts)
 
 
 def near_expr(store: Any, pairs: Iterable[tuple[str, str]], distance: int) -> str:
-    """Word pairs close together; empty where the store has no NEAR (PostgreSQL)."""
-    if getattr(store, "dialect", "fts5") == "tsquery":
-        return ""
+    """Word pairs close together, in FTS5's NEAR syntax (both stores read it)."""
     return near_fts(pairs, distance)
 
 

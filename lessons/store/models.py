@@ -172,7 +172,8 @@ class VectorRow(SQLModel, table=True):
     __tablename__ = "vector"
 
     digest: str = Field(sa_column=Column(Text, primary_key=True))
-    # A float32 scale then int8 components (lessons/search/semantic.py writes and reads).
+    # One or more vectors, each a float32 scale then int8 components: the whole text,
+    # then its passages (lessons/search/semantic.py writes and reads them).
     vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
