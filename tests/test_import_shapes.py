@@ -430,10 +430,22 @@ def test_a_file_named_by_a_uuid_is_titled_by_its_summary_not_its_name(
     (folder / "04f5afd8-09fc-4314-9c60-7f942faca125.md").write_text(body, encoding="utf-8")
     (folder / "cdaefaac-7057-4389-989d-4ef123aa5e20.md").write_text(body, encoding="utf-8")
     (folder / "disk-full-again.md").write_text(body, encoding="utf-8")
-    res = kb.run("import", str(folder), "--default", "kind=mistake", "--default", "date=2023-07-20")
+    # No summary to take a title from: the name, whatever it is, rather than nothing.
+    (folder / "0042.md").write_text("---\nlesson: Watch the disk.\n---\n", encoding="utf-8")
+    res = kb.run(
+        "import",
+        str(folder),
+        "--default",
+        "kind=mistake",
+        "--default",
+        "date=2023-07-20",
+        "--default",
+        "summary=Not written down.",
+    )
     assert res.exit_code == 0, res.stderr
     titles = sorted(str(entry(kb, rid)["title"]) for rid in ids(kb))
     assert titles == [
+        "0042",
         "All downloads failed for 13 minutes.",
         "All downloads failed for 13 minutes.",
         "disk full again",

@@ -167,11 +167,12 @@ def parse_document(text: str, where: str, stem: str) -> tuple[dict[str, Any], st
         # A body without sections is the summary (unless the front matter gave one).
         key = BODY if sections or _present(data.get("summary")) else "summary"
         data.setdefault(key, loose.strip())
-    if data and not title_from and not _present(data.get("title")) and _wordy(stem):
+    # A name of no words (a UUID, a number) is left out when there is a summary: the
+    # import then titles the record with its first sentence, as any row without a title.
+    named = _wordy(stem) or not _present(data.get("summary"))
+    if data and not title_from and not _present(data.get("title")) and named:
         data["title"] = re.sub(r"[-_]+", " ", stem).strip()
         title_from = "file"
-    # A name of no words (a UUID, a number) is left out: the import then titles the
-    # record with the first sentence of its summary, as it does any row without one.
     return data, title_from
 
 
