@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -58,6 +59,28 @@ if "write" in step:
 target.write_text(text)
 sys.exit(step.get("exit", 0))
 """
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of a `lessons` run in its own process: no knowledge base or index
+    chosen from outside the test, no colour."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_lessons(
+    root: Path, *args: str, prefix: tuple[str, ...] = (), timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``lessons --kb ROOT ARGS…`` in a process of its own (``prefix`` runs it under
+    another program, such as a user switch), its output captured."""
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "lessons", "--kb", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=timeout,
+    )
 
 
 def record_text(rid: str, **fields: object) -> str:

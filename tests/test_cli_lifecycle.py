@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from lessons.kb import KnowledgeBase
-from tests.conftest import KB
+from tests.conftest import KB, cli_env, run_lessons
 
 LINKED_B = """\
 id: b
@@ -76,22 +76,6 @@ def _files(kb: KB) -> dict[str, bytes]:
         for p in kb.entries.rglob("*")
         if p.is_file()
     }
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _lessons(root: Path, *args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "lessons", "--kb", str(root), *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=120,
-    )
 
 
 # --- rm ----------------------------------------------------------------------------
@@ -165,7 +149,7 @@ def _spawn(root: Path, *args: str):  # type: ignore[no-untyped-def]
     return pexpect.spawn(
         sys.executable,
         ["-m", "lessons", "--kb", str(root), *args],
-        env=_env(),
+        env=cli_env(),
         encoding="utf-8",
         timeout=30,
         dimensions=(24, 80),
@@ -334,7 +318,7 @@ def test_mv_killed_half_way_is_undone_by_the_next_command(kb: KB, tmp_path: Path
         pytest.skip("strace is not installed")
     _linked(kb)
     before = _files(kb)
-    assert _lessons(kb.root, "index").returncode == 0
+    assert run_lessons(kb.root, "index", timeout=120).returncode == 0
     # Renames of the run: the batch's new file (1), b (2), c (3); a is then unlinked.
     prefix = (
         "strace",
@@ -349,7 +333,7 @@ def test_mv_killed_half_way_is_undone_by_the_next_command(kb: KB, tmp_path: Path
     probe = subprocess.run(["strace", "-o", "/dev/null", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"strace cannot trace here: {probe.stderr!r}")
-    killed = _lessons(kb.root, "mv", "a", "renamed", prefix=prefix)
+    killed = run_lessons(kb.root, "mv", "a", "renamed", prefix=prefix, timeout=120)
     assert killed.returncode != 0
     now = _files(kb)
     # Half way: the new file and the first linking record are written, c is not.
@@ -359,14 +343,14 @@ def test_mv_killed_half_way_is_undone_by_the_next_command(kb: KB, tmp_path: Path
     assert now["entries/c.yaml"] == before["entries/c.yaml"]
     assert list((kb.root / ".lessons" / "pending").glob("batch-*.json"))
 
-    after = _lessons(kb.root, "list")
+    after = run_lessons(kb.root, "list", timeout=120)
     assert after.returncode == 0, after.stderr
     assert _files(kb) == before
     assert not list((kb.root / ".lessons" / "pending").glob("*"))
     assert sorted(line.split("\t")[0] for line in after.stdout.splitlines()) == ["a", "b", "c"]
     assert "files put back" in after.stderr
     # And the rename, run again, completes.
-    again = _lessons(kb.root, "mv", "a", "renamed")
+    again = run_lessons(kb.root, "mv", "a", "renamed", timeout=120)
     assert again.returncode == 0, again.stderr
     assert yaml.safe_load((kb.entries / "c.yaml").read_text())["links"] == [
         {"to": "renamed", "rel": "relates-to"}
@@ -388,13 +372,13 @@ def test_mv_with_a_read_only_folder_of_a_linking_record_changes_nothing(kb: KB) 
     kb.write("a.yaml", ACTIONS_A)
     kb.write("b.yaml", LINKED_B.replace("  - {to: c, rel: relates-to}\n", ""))
     kb.write("locked/c.yaml", LINKED_C)
-    assert _lessons(kb.root, "index").returncode == 0
+    assert run_lessons(kb.root, "index", timeout=120).returncode == 0
     before = _files(kb)
     prefix = _unprivileged()
     locked = kb.entries / "locked"
     locked.chmod(0o555)
     try:
-        res = _lessons(kb.root, "mv", "a", "renamed", prefix=prefix)
+        res = run_lessons(kb.root, "mv", "a", "renamed", prefix=prefix, timeout=120)
     finally:
         locked.chmod(0o755)
     assert res.returncode == 2, res.stderr
@@ -458,7 +442,7 @@ def test_actions_done_takes_who_from_the_users_git_then_user(kb: KB, tmp_path: P
     kb.write("a.yaml", ACTIONS_A)
     home = tmp_path / "home"
     home.mkdir()
-    env = {**_env(), "HOME": str(home), "USER": "login-name", "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {**cli_env(), "HOME": str(home), "USER": "login-name", "GIT_CONFIG_NOSYSTEM": "1"}
     env.pop("GIT_CONFIG_GLOBAL", None)
     run = lambda *a: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "lessons", "--kb", str(kb.root), *a],
@@ -587,7 +571,7 @@ def test_actions_on_a_terminal_shows_the_closed_column_only_when_something_was_c
         child = pexpect.spawn(
             sys.executable,
             ["-m", "lessons", "--kb", str(kb.root), "actions"],
-            env=_env(),
+            env=cli_env(),
             encoding="utf-8",
             timeout=30,
             dimensions=(24, 200),

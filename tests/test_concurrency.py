@@ -4,7 +4,6 @@ refused with a message, no file is half-written, and the index agrees with the f
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import yaml
 
 from lessons.config import load_config
 from lessons.entries import load_file
-from tests.conftest import KB
+from tests.conftest import KB, cli_env
 
 WORKERS = 5
 SEEDS = 6
@@ -35,18 +34,12 @@ class Op:
     stderr: str = ""
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
-    env["NO_COLOR"] = "1"
-    return env
-
-
 def _run(root: Path, op: Op) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "lessons", "--kb", str(root), *op.args],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         timeout=300,
     )
     op.code, op.stderr = proc.returncode, proc.stderr

@@ -24,7 +24,7 @@ import yaml
 from lessons.config import load_config
 from lessons.entries import load_file
 from lessons.model import validate
-from tests.conftest import REPO, record_text
+from tests.conftest import REPO, cli_env, record_text, run_lessons
 
 # Temporary files of atomic writes: ".<name>.<random>.tmp" beside the file.
 TMP_NAME = re.compile(r"^\.[^/]+\.yaml\.[^/]+\.tmp$")
@@ -40,28 +40,12 @@ def _generate(dest: Path, n: int) -> list[str]:
     return ids
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _lessons(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lessons", "--kb", str(root), *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
-
-
 def _start(root: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "lessons", "--kb", str(root), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=_env(),
+        env=cli_env(),
         start_new_session=True,  # its own process group: forked workers die with it
     )
 
@@ -135,18 +119,18 @@ def _assert_all_valid(root: Path) -> dict[str, dict]:  # type: ignore[type-arg]
 
 def _assert_heals(root: Path, first: str | Callable[[str], bool] | None = None) -> None:
     """The next command brings the index in step, and then there is nothing to do."""
-    healed = _lessons(root, "index")
+    healed = run_lessons(root, "index")
     assert healed.returncode == 0, healed.stderr
     if isinstance(first, str):
         assert healed.stderr == first
     elif first is not None:
         assert first(healed.stderr), healed.stderr
-    again = _lessons(root, "index")
+    again = run_lessons(root, "index")
     assert again.stderr == NOTHING
-    checked = _lessons(root, "check", "--json")
+    checked = run_lessons(root, "check", "--json")
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["errors"] == []
-    listed = _lessons(root, "list", "--json", "--limit", "1")
+    listed = run_lessons(root, "list", "--json", "--limit", "1")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["total"] == len(_entry_files(root))
 
@@ -186,7 +170,7 @@ def test_import_killed_midway_leaves_whole_files_and_heals(
         rec, problems = validate(raw, schema)
         assert rec is not None, problems
         expected[rec["id"]] = rec
-    assert _lessons(root, "index").returncode == 0
+    assert run_lessons(root, "index").returncode == 0
     # Killed once `after` of the 3,000 files are written (more land while the kill flies).
     killed = _kill_when(root, lambda _: _count_entries(root) >= after, "import", str(rows))
     assert killed, "the import finished before it was killed"
@@ -199,7 +183,7 @@ def test_import_killed_midway_leaves_whole_files_and_heals(
     if after != 1500:
         return
     # Importing again finishes the job: what was written is skipped, the rest written.
-    again = _lessons(root, "import", str(rows), "--on-duplicate", "skip")
+    again = run_lessons(root, "import", str(rows), "--on-duplicate", "skip")
     assert again.returncode == 0, again.stderr
     assert f"skipped {len(written):,}" in again.stderr
     assert _assert_all_valid(root) == expected
@@ -210,7 +194,7 @@ def test_add_killed_at_any_moment_writes_the_whole_file_or_none(tmp_path: Path) 
     root = tmp_path / "kb"
     (root / "entries").mkdir(parents=True)
     (root / "entries" / "first.yaml").write_text(record_text("first"), encoding="utf-8")
-    assert _lessons(root, "index").returncode == 0
+    assert run_lessons(root, "index").returncode == 0
     outcomes = []
     for i, delay in enumerate([0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.8, 1.2]):
         title = f"Killed add number {i} about the overnight backup window"
@@ -226,7 +210,7 @@ def test_add_killed_at_any_moment_writes_the_whole_file_or_none(tmp_path: Path) 
             assert rec["title"] == title
             assert rec["tags"] == ["backup"]
         _hidden(root)
-        listed = _lessons(root, "list", "--json", "--limit", "1")
+        listed = run_lessons(root, "list", "--json", "--limit", "1")
         assert listed.returncode == 0, listed.stderr
         assert json.loads(listed.stdout)["total"] == len(_entry_files(root))
     # The late kills come after the write: the run did reach it.
@@ -244,7 +228,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _generate(root, 3000)
     for i in range(100):
         (root / "entries" / f"extra-{i}.yaml").write_text(record_text(f"extra-{i}"))
-    assert _lessons(root, "index").returncode == 0
+    assert run_lessons(root, "index").returncode == 0
     return root
 
 
@@ -289,10 +273,10 @@ def test_incremental_sync_killed_midway_is_all_or_nothing(
 @pytest.fixture(scope="module")
 def renamed(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """The most used tag of the generated knowledge base, and a copy with it renamed."""
-    tags = json.loads(_lessons(generated, "tag", "list", "--json").stdout)
+    tags = json.loads(run_lessons(generated, "tag", "list", "--json").stdout)
     top = tags[0]["tag"]
     done = _copy(generated, tmp_path_factory.mktemp("renamed") / "kb")
-    res = _lessons(done, "tag", "rename", top, "renamed-tag")
+    res = run_lessons(done, "tag", "rename", top, "renamed-tag")
     assert res.returncode == 0, res.stderr
     assert res.stderr.endswith(f"renamed {top} to renamed-tag: {tags[0]['count']} files changed\n")
     return top, done
@@ -329,7 +313,7 @@ def test_tag_rename_killed_midway_leaves_old_or_new_files_and_heals(
     if after != 400:
         return
     # The rename run again finishes the job.
-    finish = _lessons(root, "tag", "rename", top, "renamed-tag")
+    finish = run_lessons(root, "tag", "rename", top, "renamed-tag")
     assert finish.returncode == 0, finish.stderr
     assert finish.stderr.endswith(f"{to_change - changed} files changed\n")
     assert {p.relative_to(root): p.read_bytes() for p in _entry_files(root)} == new

@@ -4,34 +4,16 @@ processes; skipped where no server answers (the ``pg_url`` fixture)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import KB, record_text
+from tests.conftest import KB, cli_env, record_text, run_lessons
 
 pytestmark = pytest.mark.pg
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LESSONS_KB", "LESSONS_DB")}
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def _lessons(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lessons", "--kb", str(root), *args],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
 
 
 def _fresh_database(url: str) -> str:
@@ -71,11 +53,13 @@ def test_concurrent_first_runs_on_an_empty_database_all_succeed(kb: KB, pg_url: 
     try:
         for url in urls:
             with ThreadPoolExecutor(len(commands)) as pool:
-                runs = list(pool.map(lambda c, u=url: _lessons(kb.root, "--db", u, *c), commands))
+                runs = list(
+                    pool.map(lambda c, u=url: run_lessons(kb.root, "--db", u, *c), commands)
+                )
             failed = [(c, r.returncode, r.stderr) for c, r in zip(commands, runs, strict=True)]
             failed = [f for f in failed if f[1] != 0]
             assert failed == []
-            listed = _lessons(kb.root, "--db", url, "list", "--json")
+            listed = run_lessons(kb.root, "--db", url, "list", "--json")
             assert listed.returncode == 0
             assert '"total": 12' in listed.stdout
     finally:
@@ -109,12 +93,12 @@ def test_connection_lost_mid_publication_is_reported_and_changes_nothing(
     kb.config("name: cut\n")
     for n in range(20):
         kb.add(f"first-{n}", title=f"First record {n}")
-    assert _lessons(kb.root, "--db", pg_url, "index").returncode == 0
+    assert run_lessons(kb.root, "--db", pg_url, "index").returncode == 0
     before = subprocess.run(
         [sys.executable, "-m", "lessons", "--db", pg_url, "list", "--json", "--sort", "id"],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         cwd=kb.root.parent,
         timeout=120,
     ).stdout
@@ -130,7 +114,7 @@ def test_connection_lost_mid_publication_is_reported_and_changes_nothing(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=cli_env(),
     )
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         pid = _backend_writing(admin, dbname, time.monotonic() + 120)
@@ -149,7 +133,7 @@ def test_connection_lost_mid_publication_is_reported_and_changes_nothing(
         [sys.executable, "-m", "lessons", "--db", pg_url, "list", "--json", "--sort", "id"],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=cli_env(),
         cwd=kb.root.parent,
         timeout=120,
     )
