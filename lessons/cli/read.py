@@ -156,8 +156,7 @@ def render_record(
     if rec.get("sources") or custom:
         doc.blank()
     for key, value in custom.items():
-        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-        doc.line((f"{key}: ", "dim"), shown)
+        doc.line((f"{key}: ", "dim"), _value_text(value))
     for src in rec.get("sources") or []:
         doc.line(("source: ", "dim"), src)
     kept = rec.get("extra")
@@ -166,13 +165,17 @@ def render_record(
         doc.blank()
         doc.line(("Extra (kept from the import)", "bold"))
         for key, value in kept.items():
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            doc.line((f"  {key}: ", "dim"), shown, hang=4)
+            doc.line((f"  {key}: ", "dim"), _value_text(value), hang=4)
     doc.line(("file: ", "dim"), (rec.get("path", ""), "dim"))
     return doc
 
 
 _SHOWN = STANDARD_KEYS | {"path"}
+
+
+def _value_text(value: Any) -> str:
+    """A custom or kept value on one line: a list's items joined by commas."""
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _links_section(

@@ -131,9 +131,7 @@ def build_brief(
     # query (a few words, as typed) gains nothing from it that search's field weights
     # do not already give, and measured, it only displaced records search ranked
     # better (benchmarks/brief_quality.py, plain column, every judged set).
-    as_typed = searched == " ".join(
-        t.strip("-") for t in _SYNTAX.sub(" ", plan).split() if _WORD.search(t)
-    )
+    as_typed = searched == _as_written(plan)
     cover_weight = 0.0 if as_typed else COVER_WEIGHT
 
     text_scores: dict[str, float] = {}
@@ -290,6 +288,13 @@ def _result(score: float, rec: dict[str, Any], why: list[str]) -> dict[str, Any]
 # --- reading the plan --------------------------------------------------------------
 
 
+def _as_written(plan: str, leave_out: frozenset[str] = frozenset()) -> str:
+    """The plan's words as written (hyphenated words stay whole), without what search
+    reads as syntax and without the words of ``leave_out``."""
+    kept = [t for t in _SYNTAX.sub(" ", plan).split() if t.lower() not in leave_out]
+    return " ".join(t.strip("-") for t in kept if _WORD.search(t))
+
+
 def query_for(store: Any, plan: str, words: int = QUERY_WORDS) -> str:
     """The search query for a plan: its words as they stand when there are few, else
     its ``words`` most distinctive ones (by TF-IDF against the index), once each, in
@@ -303,9 +308,7 @@ def query_for(store: Any, plan: str, words: int = QUERY_WORDS) -> str:
     tokens = [w for w in tokens if w not in PLANNING_WORDS] or tokens
     content = [w for w in tokens if w not in STOPWORDS and len(w) > 2 and not w.isdigit()]
     if len(content) <= words:
-        # As written (hyphenated words stay whole), without what search reads as syntax.
-        kept = [t for t in _SYNTAX.sub(" ", plan).split() if t.lower() not in PLANNING_WORDS]
-        return " ".join(t.strip("-") for t in kept if _WORD.search(t))
+        return _as_written(plan, leave_out=PLANNING_WORDS)
     tf = Counter(content)
     df = store.word_counts(tf)
     n = max(store.count(), 1)
