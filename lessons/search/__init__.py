@@ -43,8 +43,6 @@ from lessons.search.query import (
     Term,
     alts_fts,
     fts_phrase,
-    match_expr,
-    near_expr,
     near_fts,
     parse_query,
     to_fts,
@@ -195,8 +193,8 @@ def search(
     literal = [pk for pk in pks if pk in by_lexical and by_lexical[pk].literal]
     others = [pk for pk in pks if pk not in set(literal)]
     # Highlights mark what matched: the words as typed where the record holds them all.
-    snippets = store.search_snippets(plan.highlight(store, literal=True), literal)
-    snippets.update(store.search_snippets(plan.highlight(store), others))
+    snippets = store.search_snippets(plan.highlight(literal=True), literal)
+    snippets.update(store.search_snippets(plan.highlight(), others))
     found = {f.pk for f in fused}
     hits = []
     for f in top:
@@ -301,7 +299,7 @@ def _meaning(
         return None
     allowed = None if filters.is_empty() else store.record_pks(filters)
     if plan.excluded:
-        gone = set(store.fts_scores(match_expr(store, plan.excluded), (1.0,) * 8))
+        gone = set(store.fts_scores(alts_fts(plan.excluded), (1.0,) * 8))
         base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
         allowed = {pk for pk in base if pk not in gone}
     near = nearest(
@@ -375,8 +373,6 @@ __all__ = [
     "correct_word",
     "fts_phrase",
     "light_stem",
-    "match_expr",
-    "near_expr",
     "near_fts",
     "parse_query",
     "parse_snippet",

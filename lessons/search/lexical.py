@@ -14,7 +14,7 @@ from typing import Any
 
 from lessons.filters import Filters
 from lessons.search.plan import DEFAULT_TUNING, Plan, Tuning
-from lessons.search.query import _WORD, STOPWORDS, Alt, match_expr, near_expr
+from lessons.search.query import _WORD, STOPWORDS, Alt, alts_fts, near_fts
 from lessons.search.spelling import light_stem
 
 
@@ -92,7 +92,7 @@ def rank(
         best: dict[int, float] = {}
         as_typed: set[int] = set()
         for weight, alts, lit in c.groups(tuning):
-            for pk, s in scores(match_expr(store, alts)).items():
+            for pk, s in scores(alts_fts(alts)).items():
                 best[pk] = max(best.get(pk, 0.0), weight * s)
                 if lit:
                     as_typed.add(pk)
@@ -106,12 +106,12 @@ def rank(
         primaries = [c.primary for c in plan.concepts]
         pairs = [(a, b) for a, b in itertools.pairwise(primaries) if a and b]
         if pairs:
-            near = scores(near_expr(store, pairs, tuning.proximity_distance))
+            near = scores(near_fts(pairs, tuning.proximity_distance))
             for pk, s in near.items():
                 if pk in totals:
                     totals[pk] += tuning.proximity_weight * s
     if plan.excluded:
-        for pk in scores(match_expr(store, plan.excluded)):
+        for pk in scores(alts_fts(plan.excluded)):
             totals.pop(pk, None)
     full = {pk for pk in totals if satisfied[pk] >= n}
     as_typed_all = {pk for pk in full if literal[pk] >= n}
@@ -129,7 +129,7 @@ def rank(
         return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
-    prf = scores(match_expr(store, extra))
+    prf = scores(alts_fts(extra))
     top_own = max(totals.values()) or 1.0
     top_prf = max(prf.values(), default=0.0) or 1.0
     kept = first[: tuning.feedback_keep]
@@ -156,8 +156,8 @@ def _one_concept(
     records holding the word as typed first, then those found through its synonyms or
     corrections. None where the store has no such fast path."""
     groups = plan.concepts[0].groups(tuning)
-    as_typed = [(match_expr(store, alts), w) for w, alts, lit in groups if lit]
-    every = [(match_expr(store, alts), w) for w, alts, _ in groups]
+    as_typed = [(alts_fts(alts), w) for w, alts, lit in groups if lit]
+    every = [(alts_fts(alts), w) for w, alts, _ in groups]
     first = store.fts_top(as_typed, tuning.weights, depth, filters) if as_typed else ([], 0)
     if first is None:
         return None

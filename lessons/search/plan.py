@@ -13,7 +13,7 @@ from lessons.search.query import (
     MAX_TERMS,
     Alt,
     Term,
-    match_expr,
+    alts_fts,
     parse_query,
 )
 from lessons.search.spelling import correct_word, light_stem, spelling_variants
@@ -111,14 +111,14 @@ class Plan:
     truncated: bool = False
     meaning: str = ""  # the words searched, corrections in: what semantic matching embeds
 
-    def highlight(self, store: Any, literal: bool = False) -> str:
+    def highlight(self, literal: bool = False) -> str:
         """What to highlight in snippets: the words as typed (``literal``), or everything
         a record may have been matched by."""
         if literal:
             alts = [a for c in self.concepts for a in c.alts]
         else:
             alts = [a for c in self.concepts for a in c.everything()]
-        return match_expr(store, alts)
+        return alts_fts(alts)
 
 
 def plan_query(
@@ -336,7 +336,7 @@ def _concept(
     if not known:
         # Not as written, but perhaps in another form: stemming finds "expression"
         # in a record that only says "expressions".
-        known = store.fts_exists(match_expr(store, [((word,), False, None)]))
+        known = store.fts_exists(alts_fts([((word,), False, None)]))
     # A word of the language is never "corrected" into another word (quarrel is not
     # quarterly): it is in no record, and the search says so. A correction is searched
     # beside the word as typed, so it can only add results.

@@ -9,7 +9,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 # --- the query language ------------------------------------------------------------
 
@@ -132,17 +131,6 @@ def alts_fts(alts: Iterable[Alt]) -> str:
 def near_fts(pairs: Iterable[tuple[str, str]], distance: int) -> str:
     """FTS5 syntax for "any of these word pairs close together"."""
     return " OR ".join(f'NEAR("{a}" "{b}", {int(distance)})' for a, b in dict.fromkeys(pairs))
-
-
-def match_expr(store: Any, alts: Iterable[Alt]) -> str:
-    """ "Any of these" in FTS5's query syntax, which both stores read (the PostgreSQL
-    store matches FTS5 expressions itself: lessons/store/fts5.py)."""
-    return alts_fts(alts)
-
-
-def near_expr(store: Any, pairs: Iterable[tuple[str, str]], distance: int) -> str:
-    """Word pairs close together, in FTS5's NEAR syntax (both stores read it)."""
-    return near_fts(pairs, distance)
 
 
 # --- words -------------------------------------------------------------------------

@@ -16,8 +16,6 @@ from lessons.store.base.reading import Reading
 class Search(Reading):
     """The statistics and candidates search ranks."""
 
-    dialect = "fts5"  # the full-text query syntax lessons.search writes for this store
-
     def has_fts5(self) -> bool:
         """True when the store keeps the SQLite FTS5 table and its vocabulary."""
         return self.url.startswith("sqlite:")

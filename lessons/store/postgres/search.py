@@ -22,7 +22,6 @@ class Searching(Plumbing):
 
     # lessons.search writes FTS5 expressions for this store too; they are matched and
     # ranked here exactly as the embedded index's FTS5 matches and ranks them.
-    dialect = "fts5"
 
     # Trigram similarity at which a word is a typo candidate. Lower than pg_trgm's
     # default (0.3): one changed letter in the middle of a four-letter word ("dask",
