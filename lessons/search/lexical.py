@@ -8,7 +8,7 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,8 +79,8 @@ def rank(
             return fast
     allowed = None if filters.is_empty() else store.record_pks(filters)
 
-    def scores(expr: str) -> dict[int, float]:
-        found: dict[int, float] = store.fts_scores(expr, tuning.weights)
+    def scores(expr: str, among: Collection[int] | None = None) -> dict[int, float]:
+        found: dict[int, float] = store.fts_scores(expr, tuning.weights, among)
         if allowed is None:
             return found
         return {pk: s for pk, s in found.items() if pk in allowed}
@@ -106,7 +106,8 @@ def rank(
         primaries = [c.primary for c in plan.concepts]
         pairs = [(a, b) for a, b in itertools.pairwise(primaries) if a and b]
         if pairs:
-            near = scores(near_fts(pairs, tuning.proximity_distance))
+            # Only the records found already are read (``among``).
+            near = scores(near_fts(pairs, tuning.proximity_distance), totals.keys())
             for pk, s in near.items():
                 if pk in totals:
                     totals[pk] += tuning.proximity_weight * s
@@ -129,7 +130,7 @@ def rank(
         return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
-    prf = scores(alts_fts(extra))
+    prf = scores(alts_fts(extra), totals.keys())
     top_own = max(totals.values()) or 1.0
     top_prf = max(prf.values(), default=0.0) or 1.0
     kept = first[: tuning.feedback_keep]

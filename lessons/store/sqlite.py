@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from lessons.errors import StoreError
@@ -129,7 +129,10 @@ class SQLiteStore(Store):
 
     # --- search ------------------------------------------------------------------
 
-    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
+    def fts_scores(
+        self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
+    ) -> dict[int, float]:
+        # Every match is scored (``among`` is a hint for engines that pool).
         if not expr:
             return {}
         w = ", ".join(repr(float(x)) for x in weights)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from lessons.filters import Filters
@@ -50,8 +50,14 @@ class Search(Reading):
         )
         return [r[0] for r in rows]
 
-    def fts_scores(self, expr: str, weights: Sequence[float]) -> dict[int, float]:
-        """record pk -> relevance (higher is better) of every record matching ``expr``."""
+    def fts_scores(
+        self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
+    ) -> dict[int, float]:
+        """record pk -> relevance (higher is better) of every record matching ``expr``.
+
+        ``among``: the records whose scores the caller reads (None: any). An engine that
+        scores only a pool of an expression matching very many records scores these
+        (a shared index at scale); one that scores every match ignores it."""
         raise NotImplementedError
 
     def fts_top(

@@ -33,6 +33,8 @@ class Plumbing(Store):
         self._added = [0, 0]
         # (records, tokens) of the scope, once per process: BM25's N and average length.
         self._totals: tuple[int, int] | None = None
+        # Expression -> (scores, matches) in the current read snapshot (search.py).
+        self._scored_memo: dict[Any, tuple[dict[int, float], int]] = {}
 
     @property
     def where_(self) -> str:
@@ -124,6 +126,7 @@ class Plumbing(Store):
         from psycopg import IsolationLevel
 
         self._rollback()  # ends the read snapshot, if one is open
+        self._scored_memo.clear()  # scored in that snapshot
         self.conn.isolation_level = IsolationLevel.READ_COMMITTED
         self.conn.read_only = False
         self._writing = True
@@ -135,6 +138,7 @@ class Plumbing(Store):
             raise
         finally:
             self._writing = False
+            self._scored_memo.clear()
         try:
             self.conn.commit()
         except Exception as exc:
