@@ -85,6 +85,10 @@ def rank(
             return found
         return {pk: s for pk, s in found.items() if pk in allowed}
 
+    # None where the engine scores every match; else the records it scores for words
+    # that too many records hold (a shared index at scale), drawn from the words as
+    # typed: the records holding them all rank first.
+    pool = store.candidates([alts_fts(c.alts) for c in plan.concepts])
     totals: dict[int, float] = {}
     satisfied: Counter[int] = Counter()
     literal: Counter[int] = Counter()
@@ -92,7 +96,7 @@ def rank(
         best: dict[int, float] = {}
         as_typed: set[int] = set()
         for weight, alts, lit in c.groups(tuning):
-            for pk, s in scores(alts_fts(alts)).items():
+            for pk, s in scores(alts_fts(alts), pool).items():
                 best[pk] = max(best.get(pk, 0.0), weight * s)
                 if lit:
                     as_typed.add(pk)
@@ -112,7 +116,7 @@ def rank(
                 if pk in totals:
                     totals[pk] += tuning.proximity_weight * s
     if plan.excluded:
-        for pk in scores(alts_fts(plan.excluded)):
+        for pk in scores(alts_fts(plan.excluded), totals.keys()):
             totals.pop(pk, None)
     full = {pk for pk in totals if satisfied[pk] >= n}
     as_typed_all = {pk for pk in full if literal[pk] >= n}

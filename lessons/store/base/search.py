@@ -60,6 +60,12 @@ class Search(Reading):
         (a shared index at scale); one that scores every match ignores it."""
         raise NotImplementedError
 
+    def candidates(self, exprs: Sequence[str]) -> list[int] | None:
+        """The records worth scoring for a query that wants a record to match each of
+        ``exprs`` (one per word), for an engine that scores only a pool where very many
+        records match; None where every match is scored (here, always)."""
+        return None
+
     def fts_top(
         self,
         groups: Sequence[tuple[str, float]],

@@ -79,7 +79,8 @@ class Searching(Plumbing):
         """How many records of the scope hold each phrase that is one term (no prefix,
         no column), from the statistics publications keep (None for the others); and
         a bound no smaller than the records matching any of the phrases (None where a
-        prefix leaves it open): a phrase is in no more records than its rarest term."""
+        prefix leaves it open): a phrase is in no more records than its rarest term.
+        (The largest of the first is a bound no larger.)"""
         wanted = sorted({t for p in phrases for t in p.terms})
         counts: dict[str, int] = {}
         if wanted:
@@ -133,25 +134,20 @@ class Searching(Plumbing):
         pool: list[int] | None = None
         estimate = 0
         if self.ranked or among is not None:
+            at_least = max((n for n in known if n is not None), default=0)
             if all(n is not None for n in known):
                 estimate = sum(n or 0 for n in known)
-            elif bound is not None and bound <= EXACT_UP_TO:
-                # Few enough for certain: no count of the matches is needed to know it.
-                estimate = bound
+            elif at_least > EXACT_UP_TO or (bound is not None and bound <= EXACT_UP_TO):
+                # Too many, or few enough, for certain: counting the matches (a read of
+                # thousands of records) would not change what is done.
+                estimate = at_least or bound or 0
             else:
                 estimate = self._count(fts5.tsquery(items), EXACT_UP_TO + 1)
             if estimate > EXACT_UP_TO and among is not None:
                 # The caller reads these records' scores only: no index ranking at all.
                 pool = list(among)
             elif estimate > EXACT_UP_TO and self.ranked:
-                pool = [
-                    r[0]
-                    for r in self.all(
-                        "SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery"
-                        f"{self.seen('r')} ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
-                        (fts5.tsquery(items), fts5.tsquery(items)),
-                    )
-                ]
+                pool = self._ranked_pool(fts5.tsquery(items))
         matched: dict[int, tuple[int, fts5.Positions, list[list[int]]]] = {}
         for pk, (length, where) in self._positions(items, pool).items():
             hit = fts5.hits(items, where)
@@ -185,6 +181,42 @@ class Searching(Plumbing):
             # figure is an upper bound, the way a search engine says "about".
             return scores, estimate
         return scores, self._count(fts5.tsquery(items))
+
+    def candidates(self, exprs: Sequence[str]) -> list[int] | None:
+        if not self.ranked:
+            return None
+        parsed = [fts5.parse(e) for e in exprs if e]
+        queries = [fts5.tsquery(items) for items in parsed]
+        if len(queries) < 2 or not all(queries):
+            return None
+        counted = [self._term_counts(fts5.phrases(items)) for items in parsed]
+        if all(b is not None and b <= EXACT_UP_TO for _, b in counted):
+            return None  # each word's records are few enough to be scored, every one
+        at_least = max((n for known, _ in counted for n in known if n is not None), default=0)
+        union = " | ".join(f"({q})" for q in queries)
+        if at_least <= EXACT_UP_TO and self._count(union, EXACT_UP_TO + 1) <= EXACT_UP_TO:
+            return None
+        # The best by the ranked index of the records matching every word: records
+        # holding them all come first, and the best of each word alone would seldom
+        # hold the others. One scan of the index where one per word and form was made.
+        every = " & ".join(f"({q})" for q in queries)
+        pool = self._ranked_pool(every)
+        if len(pool) < POOL:
+            # Too few hold every word: the best holding some of them fill the page.
+            for q in queries:
+                pool += self._ranked_pool(q)
+        return list(dict.fromkeys(pool))
+
+    def _ranked_pool(self, query: str) -> list[int]:
+        """The POOL records of the scope the ranked (RUM) index puts first for a tsquery."""
+        return [
+            r[0]
+            for r in self.all(
+                "SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery"
+                f"{self.seen('r')} ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
+                (query, query),
+            )
+        ]
 
     def _count(self, query: str, up_to: int | None = None) -> int:
         """How many records of the scope the index says match (at most ``up_to``)."""
