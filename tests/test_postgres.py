@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -665,3 +666,50 @@ def test_link_points_a_record_at_another_knowledge_base(two: tuple[KB, KB], pg_u
     other = web.run("--db", pg_url, "link", "ops:cert-expired", "slow-page")
     assert other.exit_code == 2
     assert "belongs to knowledge base 'ops'" in other.stderr
+
+
+def test_a_pool_is_scored_as_every_match_is(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_UP_TO matches a query is scored over a pool of records (the ranked
+    index's best, the records found already) whose documents are read as text: given a
+    pool holding every match, the ranking is the one of every match scored exactly."""
+    import lessons.store.postgres.search as pg_search
+    from lessons.kb import KnowledgeBase
+    from lessons.search import DEFAULT_TUNING, search
+    from lessons.store import fts5
+
+    ops, _web = two
+    ops.add("disk-again", title="Disk filled again", summary="The disk filled; log rotation.")
+    ops.add("log-disk", title="Log rotation", summary="Rotate the logs before the disk fills.")
+    ops.add("quote", title="It's the disk's fault", summary="Disks' logs, logged and logging.")
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    # Feedback compares a record's score with the best of every match: a pool's best
+    # may differ, by design; without it the two paths must agree to the last digit.
+    tuning = replace(DEFAULT_TUNING, feedback_weight=0.0)
+    queries = ["disk filled", "log disk", "disk -web", '"disk filled" log*', "rotation disk"]
+
+    def ranked() -> list[object]:
+        out: list[object] = []
+        for q in queries:
+            result = search(store, q, mode="lexical", tuning=tuning)
+            out.append([(h.id, round(h.score, 9), h.match) for h in result.hits])
+        return out
+
+    exact = ranked()
+    for expr in ['"disk" OR "log" *', 'NEAR("disk" "filled", 6)', 'title : "log" OR "rotat" *']:
+        items = fts5.parse(expr)
+        everywhere = store._positions(items)
+        pooled = store._positions(items, list(everywhere))
+        for pk, (length, where) in everywhere.items():
+            assert pooled[pk][0] == length
+            assert fts5.hits(items, pooled[pk][1]) == fts5.hits(items, where)
+    monkeypatch.setattr(pg_search, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(pg_search, "POOL", 1000)
+    store._forget_reads()
+    # Scored through the pool (where the server has the ranked index to draw it from).
+    assert store.candidates(['"disk"', '"filled"']) is not None or not store.ranked
+    assert ranked() == exact
+    base.close()

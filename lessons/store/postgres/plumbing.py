@@ -35,6 +35,8 @@ class Plumbing(Store):
         self._totals: tuple[int, int] | None = None
         # Expression -> (scores, matches) in the current read snapshot (search.py).
         self._scored_memo: dict[Any, tuple[dict[int, float], int]] = {}
+        # pk -> (length, column starts, document as text) read in it (search.py).
+        self._documents: dict[int, tuple[int, list[int], str]] = {}
 
     @property
     def where_(self) -> str:
@@ -119,6 +121,11 @@ class Plumbing(Store):
         self._rollback()
         super().close()
 
+    def _forget_reads(self) -> None:
+        """Drop what was kept of the read snapshot that ends (search.py)."""
+        self._scored_memo.clear()
+        self._documents.clear()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction in read-committed mode (each statement sees what other
@@ -126,7 +133,7 @@ class Plumbing(Store):
         from psycopg import IsolationLevel
 
         self._rollback()  # ends the read snapshot, if one is open
-        self._scored_memo.clear()  # scored in that snapshot
+        self._forget_reads()
         self.conn.isolation_level = IsolationLevel.READ_COMMITTED
         self.conn.read_only = False
         self._writing = True
@@ -138,7 +145,7 @@ class Plumbing(Store):
             raise
         finally:
             self._writing = False
-            self._scored_memo.clear()
+            self._forget_reads()
         try:
             self.conn.commit()
         except Exception as exc:

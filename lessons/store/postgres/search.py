@@ -3,6 +3,7 @@ from the documents, positions and statistics publications keep."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -54,6 +55,8 @@ class Searching(Plumbing):
         if not query:
             return {}
         exact, prefixes = fts5.lexemes(items)
+        if among is not None and not any("'" in t or "\\" in t for t in (*exact, *prefixes)):
+            return self._positions_among(exact, prefixes, among)
         within = " AND r.pk = ANY(?)" if among is not None else ""
         rows = self.all(
             "SELECT r.pk, r.ntok, r.starts, u.lexeme, u.positions FROM record r,"
@@ -69,6 +72,47 @@ class Searching(Plumbing):
             pk: (ntok, fts5.Positions(by_term, starts))
             for pk, (ntok, starts, by_term) in grouped.items()
         }
+
+    def _positions_among(
+        self, exact: Sequence[str], prefixes: Sequence[str], among: Sequence[int]
+    ) -> dict[int, tuple[int, fts5.Positions]]:
+        """``_positions`` of a pool: each record's document is read once per snapshot
+        (a search scores a pool for every word, form and NEAR group of the query) and
+        the terms are looked up in it here; records holding none are left out."""
+        self._read_documents(among)
+        out = {}
+        for pk in among:
+            doc = self._documents.get(pk)
+            if doc is None:
+                continue
+            ntok, starts, text = doc
+            by_term: dict[str, list[int]] = {}
+            for term in exact:
+                at = _lexeme_at(text, f"'{term}':")
+                if at >= 0:
+                    by_term[term] = _numbers(text, at + len(term) + 3)
+            for start in prefixes:
+                at = _lexeme_at(text, f"'{start}")
+                while at >= 0:
+                    end = text.index("':", at + 1)
+                    by_term[text[at + 1 : end]] = _numbers(text, end + 2)
+                    at = _lexeme_at(text, f"'{start}", end)
+            if by_term:
+                out[pk] = (ntok, fts5.Positions(by_term, starts))
+        return out
+
+    def _read_documents(self, pks: Sequence[int]) -> None:
+        """pk -> (length, column starts, document as text) of the records not read yet
+        in this snapshot (as text: a third quicker than unnesting it in the server)."""
+        wanted = [pk for pk in pks if pk not in self._documents]
+        if not wanted:
+            return
+        rows = self.all(
+            "SELECT pk, ntok, starts, tsv::text FROM record WHERE pk = ANY(?)", (wanted,)
+        )
+        if not self._writing:
+            for pk, ntok, starts, text in rows:
+                self._documents[pk] = (ntok, starts, text)
 
     def _phrase_count(self, phrase: fts5.Phrase) -> int:
         """How many records of the scope hold a phrase (in its column, if it names one)."""
@@ -384,3 +428,23 @@ def _simple(phrase: fts5.Phrase) -> str | None:
     if len(phrase.terms) == 1 and not phrase.prefix and phrase.column is None:
         return phrase.terms[0]
     return None
+
+
+_POSITIONS = re.compile(r"[0-9A-D,]*")
+
+
+def _lexeme_at(text: str, key: str, after: int = -1) -> int:
+    """Where ``key`` (a quote and a lexeme's first letters) opens a lexeme of a
+    tsvector's text, from ``after`` on, or -1: a lexeme holds no space, so the quote
+    that opens one follows a space (or the start), never a letter of another."""
+    at = text.find(key, after + 1)
+    while at > 0 and text[at - 1] != " ":
+        at = text.find(key, at + 1)
+    return at
+
+
+def _numbers(text: str, at: int) -> list[int]:
+    """The positions written at ``text[at:]`` in a tsvector's text (``3A,15,200B``)."""
+    found = _POSITIONS.match(text, at)
+    listed = found.group(0) if found else ""
+    return [int(p.rstrip("ABCD")) for p in listed.split(",") if p]
