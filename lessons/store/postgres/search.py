@@ -3,8 +3,9 @@ from the documents, positions and statistics publications keep."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 from lessons.filters import Filters
@@ -58,13 +59,14 @@ class Searching(Plumbing):
         if among is not None and not any("'" in t or "\\" in t for t in (*exact, *prefixes)):
             return self._positions_among(exact, prefixes, among)
         within = " AND r.pk = ANY(?)" if among is not None else ""
-        rows = self.all(
-            "SELECT r.pk, r.ntok, r.starts, u.lexeme, u.positions FROM record r,"
-            " unnest(r.tsv) u WHERE r.tsv @@ ?::tsquery"
-            " AND (u.lexeme = ANY(?::text[]) OR u.lexeme ^@ ANY(?::text[]))"
-            f"{self.seen('r')}{within}",
-            (query, exact, prefixes, *([list(among)] if among is not None else [])),
-        )
+        with self._by_index():
+            rows = self.all(
+                "SELECT r.pk, r.ntok, r.starts, u.lexeme, u.positions FROM record r,"
+                " unnest(r.tsv) u WHERE r.tsv @@ ?::tsquery"
+                " AND (u.lexeme = ANY(?::text[]) OR u.lexeme ^@ ANY(?::text[]))"
+                f"{self.seen('r')}{within}",
+                (query, exact, prefixes, *([list(among)] if among is not None else [])),
+            )
         grouped: dict[int, tuple[int, list[int], dict[str, list[int]]]] = {}
         for pk, ntok, starts, lexeme, positions in rows:
             grouped.setdefault(pk, (ntok, starts, {}))[2][lexeme] = positions
@@ -186,12 +188,17 @@ class Searching(Plumbing):
                 # thousands of records) would not change what is done.
                 estimate = at_least or bound or 0
             else:
-                estimate = self._count(fts5.tsquery(items), EXACT_UP_TO + 1)
+                pool = self._matching(fts5.tsquery(items), EXACT_UP_TO + 1)
+                estimate = len(pool)
             if estimate > EXACT_UP_TO and among is not None:
                 # The caller reads these records' scores only: no index ranking at all.
                 pool = list(among)
             elif estimate > EXACT_UP_TO and self.ranked:
                 pool = self._ranked_pool(fts5.tsquery(items))
+            elif pool is None:
+                # Every match, read as a pool is (below): fewer reads of the documents.
+                pool = self._matching(fts5.tsquery(items), EXACT_UP_TO + 1)
+        scored_all = estimate <= EXACT_UP_TO
         matched: dict[int, tuple[int, fts5.Positions, list[list[int]]]] = {}
         for pk, (length, where) in self._positions(items, pool).items():
             hit = fts5.hits(items, where)
@@ -206,7 +213,7 @@ class Searching(Plumbing):
         for i, phrase in enumerate(phrases):
             if known[i] is not None:
                 counts.append(int(known[i] or 0))
-            elif phrase in in_near or pool is not None:
+            elif phrase in in_near or not scored_all:
                 counts.append(self._phrase_count(phrase))
             else:
                 # Every record holding the phrase matches the expression (OR).
@@ -218,7 +225,7 @@ class Searching(Plumbing):
             pk: fts5.bm25(hit, where, weights, idfs, length, avgdl)
             for pk, (length, where, hit) in matched.items()
         }
-        if pool is None:
+        if scored_all:
             return scores, len(scores)
         if all(n is not None for n in known) or not counted:
             # Records holding several of the terms are counted once per term: the
@@ -265,12 +272,39 @@ class Searching(Plumbing):
     def _count(self, query: str, up_to: int | None = None) -> int:
         """How many records of the scope the index says match (at most ``up_to``)."""
         cut = f" LIMIT {int(up_to)}" if up_to is not None else ""
-        row = self.one(
-            f"SELECT count(*) FROM (SELECT 1 FROM record r WHERE r.tsv @@ ?::tsquery"
-            f"{self.seen('r')}{cut}) m",
-            (query,),
-        )
+        with self._by_index():
+            row = self.one(
+                f"SELECT count(*) FROM (SELECT 1 FROM record r WHERE r.tsv @@ ?::tsquery"
+                f"{self.seen('r')}{cut}) m",
+                (query,),
+            )
         return int(row[0])
+
+    def _matching(self, query: str, up_to: int) -> list[int]:
+        """The pks of up to ``up_to`` records of the scope the index says match."""
+        with self._by_index():
+            rows = self.all(
+                f"SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery{self.seen('r')}"
+                f" LIMIT {int(up_to)}",
+                (query,),
+            )
+        return [r[0] for r in rows]
+
+    @contextlib.contextmanager
+    def _by_index(self) -> Iterator[None]:
+        """The statements inside read the records through a full-text index, never the
+        whole table: the planner expects a phrase of two common words in far more
+        records than hold it, and with a LIMIT reads the table for the few that do
+        (2.8 s at 1,000,000 records, against 0.19 s by the ranked index)."""
+        was = self.one(
+            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+        )[0]
+        try:
+            yield
+        finally:
+            # A failed statement ended the transaction, and the setting with it.
+            with contextlib.suppress(Exception):
+                self.one("SELECT set_config('enable_seqscan', ?, true)", (was,))
 
     def fts_scores(
         self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
