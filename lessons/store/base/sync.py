@@ -96,12 +96,16 @@ class Sync(Connection):
         problems as a list of dicts, duplicate)."""
         if not rows:
             return
-        self.executemany(f"DELETE FROM file WHERE path = ?{self.own()}", [(r[0],) for r in rows])
+        self._forget_files([r[0] for r in rows])
         self._insert_rows(
             "file",
             FILE_COLUMNS,
             [(*r[:5], json.dumps(r[5]) if r[5] else None, r[6]) for r in rows],
         )
+
+    def _forget_files(self, paths: Sequence[str]) -> None:
+        """Delete the file rows of these paths (of the home knowledge base)."""
+        self.executemany(f"DELETE FROM file WHERE path = ?{self.own()}", [(p,) for p in paths])
 
     def _insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -53,6 +53,10 @@ class Publishing(Plumbing):
         kb, _, dst = str(link["to"]).rpartition(":")
         return (rid, dst, link["rel"], link.get("note"), seq, kb or self.home)
 
+    def _forget_files(self, paths: Sequence[str]) -> None:
+        # One statement: a delete per path, even pipelined, took seconds for 10,000.
+        self.execute(f"DELETE FROM file WHERE path = ANY(?){self.own()}", (list(paths),))
+
     def _insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
