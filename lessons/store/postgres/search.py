@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from lessons.filters import Filters
@@ -121,12 +121,14 @@ class Searching(Plumbing):
         found = self._positions([phrase])
         return sum(1 for _, where in found.values() if where.instances(phrase))
 
-    def _term_counts(self, phrases: Sequence[fts5.Phrase]) -> tuple[list[int | None], int | None]:
+    def _term_counts(
+        self, phrases: Sequence[fts5.Phrase]
+    ) -> tuple[list[int | None], int | None, dict[str, int]]:
         """How many records of the scope hold each phrase that is one term (no prefix,
         no column), from the statistics publications keep (None for the others); and
         a bound no smaller than the records matching any of the phrases (None where a
         prefix leaves it open): a phrase is in no more records than its rarest term.
-        (The largest of the first is a bound no larger.)"""
+        (The largest of the first is a bound no larger.) And each term's count."""
         wanted = sorted({t for p in phrases for t in p.terms})
         counts: dict[str, int] = {}
         if wanted:
@@ -143,7 +145,7 @@ class Searching(Plumbing):
                 bound = None
             elif p.terms:
                 bound += min(counts.get(t, 0) for t in p.terms)
-        return known, bound
+        return known, bound, counts
 
     def _scored(
         self,
@@ -176,7 +178,10 @@ class Searching(Plumbing):
     ) -> tuple[dict[int, float], int]:
         items = fts5.parse(expr)
         phrases = fts5.phrases(items)
-        known, bound = self._term_counts(phrases)
+        known, bound, held = self._term_counts(phrases)
+        query = fts5.tsquery(_possible(items, held))
+        if not query:
+            return {}, 0
         pool: list[int] | None = None
         estimate = 0
         if self.ranked or among is not None:
@@ -188,16 +193,18 @@ class Searching(Plumbing):
                 # thousands of records) would not change what is done.
                 estimate = at_least or bound or 0
             else:
-                pool = self._matching(fts5.tsquery(items), EXACT_UP_TO + 1)
+                pool = self._matching(query, EXACT_UP_TO + 1)
                 estimate = len(pool)
             if estimate > EXACT_UP_TO and among is not None:
                 # The caller reads these records' scores only: no index ranking at all.
                 pool = list(among)
             elif estimate > EXACT_UP_TO and self.ranked:
+                # Ranked by the whole expression, as written (the index's rank of a
+                # record depends on every word of the query, even one no record holds).
                 pool = self._ranked_pool(fts5.tsquery(items))
             elif pool is None:
                 # Every match, read as a pool is (below): fewer reads of the documents.
-                pool = self._matching(fts5.tsquery(items), EXACT_UP_TO + 1)
+                pool = self._matching(query, EXACT_UP_TO + 1)
         scored_all = estimate <= EXACT_UP_TO
         matched: dict[int, tuple[int, fts5.Positions, list[list[int]]]] = {}
         for pk, (length, where) in self._positions(items, pool).items():
@@ -231,7 +238,7 @@ class Searching(Plumbing):
             # Records holding several of the terms are counted once per term: the
             # figure is an upper bound, the way a search engine says "about".
             return scores, estimate
-        return scores, self._count(fts5.tsquery(items))
+        return scores, self._count(query)
 
     def candidates(self, exprs: Sequence[str]) -> list[int] | None:
         if not self.ranked:
@@ -241,9 +248,9 @@ class Searching(Plumbing):
         if len(queries) < 2 or not all(queries):
             return None
         counted = [self._term_counts(fts5.phrases(items)) for items in parsed]
-        if all(b is not None and b <= EXACT_UP_TO for _, b in counted):
+        if all(b is not None and b <= EXACT_UP_TO for _, b, _ in counted):
             return None  # each word's records are few enough to be scored, every one
-        at_least = max((n for known, _ in counted for n in known if n is not None), default=0)
+        at_least = max((n for known, _, _ in counted for n in known if n is not None), default=0)
         union = " | ".join(f"({q})" for q in queries)
         if at_least <= EXACT_UP_TO and self._count(union, EXACT_UP_TO + 1) <= EXACT_UP_TO:
             return None
@@ -455,6 +462,23 @@ class Searching(Plumbing):
             (word, min_len, max_len, *params),
         )
         return [(w, int(n)) for w, n in rows if n > 0]
+
+
+def _possible(items: Sequence[fts5.Item], held: Mapping[str, int]) -> list[fts5.Item]:
+    """The items that some record may match: a phrase (or a NEAR group with a phrase)
+    with a term no record holds matches none, and looking it up in the index costs
+    as much as a common word beside it (a synonym "tls certificate" of "certificate":
+    0.1 s at 1,000,000 records, to find nothing)."""
+
+    def possible(phrase: fts5.Phrase) -> bool:
+        fixed = phrase.terms[:-1] if phrase.prefix else phrase.terms
+        return all(held.get(t, 0) > 0 for t in fixed)
+
+    return [
+        item
+        for item in items
+        if (all(map(possible, item.phrases)) if isinstance(item, fts5.Near) else possible(item))
+    ]
 
 
 def _simple(phrase: fts5.Phrase) -> str | None:
