@@ -702,7 +702,12 @@ def test_a_pool_is_scored_as_every_match_is(
     for expr in ['"disk" OR "log" *', 'NEAR("disk" "filled", 6)', 'title : "log" OR "rotat" *']:
         items = fts5.parse(expr)
         everywhere = store._positions(items)
+        # Half of the pool read before, the rest now: the cache is full meanwhile.
+        monkeypatch.setattr(pg_search, "KEPT_DOCUMENTS", 1)
+        store._forget_reads()
+        store._positions(items, list(everywhere)[::2])
         pooled = store._positions(items, list(everywhere))
+        monkeypatch.undo()
         for pk, (length, where) in everywhere.items():
             assert pooled[pk][0] == length
             assert fts5.hits(items, pooled[pk][1]) == fts5.hits(items, where)
@@ -711,5 +716,10 @@ def test_a_pool_is_scored_as_every_match_is(
     store._forget_reads()
     # Scored through the pool (where the server has the ranked index to draw it from).
     assert store.candidates(['"disk"', '"filled"']) is not None or not store.ranked
+    assert ranked() == exact
+    # What a long session keeps is bounded; dropping it changes no answer.
+    monkeypatch.setattr(pg_search, "KEPT_DOCUMENTS", 1)
+    monkeypatch.setattr(pg_search, "KEPT_SCORES", 1)
+    store._forget_reads()
     assert ranked() == exact
     base.close()

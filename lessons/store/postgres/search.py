@@ -17,6 +17,11 @@ from lessons.store.postgres.plumbing import Plumbing
 # POOL best of them by that index are, and the count comes from the statistics.
 EXACT_UP_TO = 5000
 POOL = 500
+# What one process keeps of its read snapshot at most (a long session, such as the
+# browser or a benchmark, runs many searches): documents read as text, about 1.5 kB
+# each, and scored expressions.
+KEPT_DOCUMENTS = 50_000
+KEPT_SCORES = 256
 
 
 class Searching(Plumbing):
@@ -81,10 +86,10 @@ class Searching(Plumbing):
         """``_positions`` of a pool: each record's document is read once per snapshot
         (a search scores a pool for every word, form and NEAR group of the query) and
         the terms are looked up in it here; records holding none are left out."""
-        self._read_documents(among)
+        documents = self._read_documents(among)
         out = {}
         for pk in among:
-            doc = self._documents.get(pk)
+            doc = documents.get(pk)
             if doc is None:
                 continue
             ntok, starts, text = doc
@@ -103,18 +108,23 @@ class Searching(Plumbing):
                 out[pk] = (ntok, fts5.Positions(by_term, starts))
         return out
 
-    def _read_documents(self, pks: Sequence[int]) -> None:
-        """pk -> (length, column starts, document as text) of the records not read yet
-        in this snapshot (as text: a third quicker than unnesting it in the server)."""
-        wanted = [pk for pk in pks if pk not in self._documents]
+    def _read_documents(self, pks: Sequence[int]) -> dict[int, tuple[int, list[int], str]]:
+        """pk -> (length, column starts, document as text) of these records, each read
+        once per snapshot (as text: a third quicker than unnesting it in the server)."""
+        found = {pk: self._documents[pk] for pk in pks if pk in self._documents}
+        wanted = [pk for pk in pks if pk not in found]
         if not wanted:
-            return
+            return found
         rows = self.all(
             "SELECT pk, ntok, starts, tsv::text FROM record WHERE pk = ANY(?)", (wanted,)
         )
+        fresh = {pk: (ntok, starts, text) for pk, ntok, starts, text in rows}
+        found.update(fresh)
         if not self._writing:
-            for pk, ntok, starts, text in rows:
-                self._documents[pk] = (ntok, starts, text)
+            if len(self._documents) + len(fresh) > KEPT_DOCUMENTS:
+                self._documents.clear()  # a long session searches on as a fresh one
+            self._documents.update(fresh)
+        return found
 
     def _phrase_count(self, phrase: fts5.Phrase) -> int:
         """How many records of the scope hold a phrase (in its column, if it names one)."""
@@ -166,6 +176,8 @@ class Searching(Plumbing):
             return self._scored_memo[key]
         found = self._score(expr, weights, counted, among)
         if among is None and not self._writing:
+            if len(self._scored_memo) >= KEPT_SCORES:
+                self._scored_memo.clear()
             self._scored_memo[key] = found
         return found
 
