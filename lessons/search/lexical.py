@@ -85,22 +85,37 @@ def rank(
             return found
         return {pk: s for pk, s in found.items() if pk in allowed}
 
+    # Every match of every word crosses into Python here (tens of thousands of records
+    # at 10,000), so the loops below stay few and simple: the sets are intersected in C,
+    # and the arithmetic is the same, in the same order, as one dict per record would do.
     totals: dict[int, float] = {}
-    satisfied: Counter[int] = Counter()
-    literal: Counter[int] = Counter()
+    full: set[int] | None = None  # records satisfying every concept
+    as_typed_all: set[int] | None = None  # records holding every word as typed
     for c in plan.concepts:
         best: dict[int, float] = {}
         as_typed: set[int] = set()
         for weight, alts, lit in c.groups(tuning):
-            for pk, s in scores(alts_fts(alts)).items():
-                best[pk] = max(best.get(pk, 0.0), weight * s)
-                if lit:
-                    as_typed.add(pk)
-        for pk, s in best.items():
-            totals[pk] = totals.get(pk, 0.0) + s
-            satisfied[pk] += 1
-        for pk in as_typed:
-            literal[pk] += 1
+            found = scores(alts_fts(alts))
+            if lit:
+                as_typed.update(found)
+            if weight != 1.0:
+                found = {pk: weight * s for pk, s in found.items()}
+            if not best and min(found.values(), default=1.0) > 0.0:
+                best = found  # max(0.0, s) is s for every score
+                continue
+            get = best.get
+            for pk, s in found.items():
+                best[pk] = max(get(pk, 0.0), s)
+        if totals:
+            get = totals.get
+            for pk, s in best.items():
+                totals[pk] = get(pk, 0.0) + s
+        else:
+            totals = best  # 0.0 + s is s
+        # A record satisfies a concept when some group found it, and holds its word as
+        # typed when the literal group did: "every concept" is an intersection.
+        full = set(best) if full is None else full.intersection(best)
+        as_typed_all = as_typed if as_typed_all is None else as_typed_all.intersection(as_typed)
     if tuning.proximity_weight:
         # Query words that stand close together in a record (NEAR) add to its score.
         primaries = [c.primary for c in plan.concepts]
@@ -113,12 +128,28 @@ def rank(
     if plan.excluded:
         for pk in scores(alts_fts(plan.excluded)):
             totals.pop(pk, None)
-    full = {pk for pk in totals if satisfied[pk] >= n}
-    as_typed_all = {pk for pk in full if literal[pk] >= n}
+    full = (full or set()).intersection(totals)
+    as_typed_all = (as_typed_all or set()).intersection(full)
 
     def best_of(items: Mapping[int, float], k: int) -> list[Scored]:
-        found = [Scored(pk, s, pk in full, pk in as_typed_all) for pk, s in items.items()]
-        return heapq.nsmallest(k, found, key=lambda x: ((x.tier if tiered else 0), -x.score, x.pk))
+        # Sort keys as tuples, and Scored objects for the k kept only: one object per
+        # record matched cost more than the rest of the ranking. (tier, -score, pk) is
+        # the order of the ranking; pks are unique, so no two keys tie.
+        pool: Iterable[int] = items
+        if tiered:
+            typed = [pk for pk in as_typed_all if pk in items]
+            if len(typed) >= k:
+                pool = typed  # the first tier fills the list on its own
+            keys = (
+                (0 if pk in as_typed_all else 1 if pk in full else 2, -items[pk], pk)
+                for pk in pool
+            )
+        else:
+            keys = ((0, -items[pk], pk) for pk in pool)
+        return [
+            Scored(pk, -neg, pk in full, pk in as_typed_all)
+            for _, neg, pk in heapq.nsmallest(k, keys)
+        ]
 
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
