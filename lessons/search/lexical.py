@@ -141,8 +141,7 @@ def rank(
             if len(typed) >= k:
                 pool = typed  # the first tier fills the list on its own
             keys = (
-                (0 if pk in as_typed_all else 1 if pk in full else 2, -items[pk], pk)
-                for pk in pool
+                (0 if pk in as_typed_all else 1 if pk in full else 2, -items[pk], pk) for pk in pool
             )
         else:
             keys = ((0, -items[pk], pk) for pk in pool)
