@@ -140,9 +140,8 @@ class _WordList:
     """
 
     def __init__(self, data: bytes) -> None:
-        # SpellChecker lowers every key; the shipped lists already are (lowering a copy
-        # only when one is needed).
-        self.data = data if _lower_case(data) else data.decode("utf-8").lower().encode("utf-8")
+        self.data = data
+        self.lowered: bytes | None = None  # the list in lower case, once needed
         self.known: dict[str, bool] = {}
 
     def has(self, word: str) -> bool:
@@ -152,8 +151,25 @@ class _WordList:
             # json.dumps quotes the word as the file does (no word holds a quote or a
             # backslash, but one that did would be escaped alike).
             key = json.dumps(word, ensure_ascii=False).encode("utf-8")
-            self.known[word] = re.search(re.escape(key) + rb"\s*:", self.data) is not None
+            pattern = re.compile(re.escape(key) + rb"\s*:")
+            found = pattern.search(self.data) is not None
+            if not found:
+                # SpellChecker lowers every key: a capitalised key would be this word.
+                # Lowering leaves a lower-case key as it is, so a key found above is
+                # found in the lowered list too, and only a miss needs the lowered list
+                # (the shipped lists already are lower case: a check of a few ms).
+                lowered = self._lowered()
+                found = lowered is not self.data and pattern.search(lowered) is not None
+            self.known[word] = found
         return self.known[word]
+
+    def _lowered(self) -> bytes:
+        if self.lowered is None:
+            data = self.data
+            self.lowered = (
+                data if _lower_case(data) else data.decode("utf-8").lower().encode("utf-8")
+            )
+        return self.lowered
 
 
 # Every byte below 128: deleting them leaves the multi-byte characters of UTF-8 text.
