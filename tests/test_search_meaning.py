@@ -396,6 +396,22 @@ def test_the_word_list_agrees_with_pyspellchecker(name: str) -> None:
     assert [w for w in sorted(near) if language.is_word(w) != (w in words)] == []
 
 
+def test_a_word_list_with_capitals_is_read_in_lower_case() -> None:
+    # The shipped lists are lower case and are searched as they are; a list that is not
+    # (an ASCII or a non-ASCII capital) is lowered first, as SpellChecker lowers its keys.
+    from lessons.search.language import _WordList
+
+    for raw in (
+        '{"Quarrel": 5, "zebra": 1}',
+        '{"quarrel": 5, "Été": 1}',
+        '{"été": 1, "quarrel": 2}',
+    ):
+        words = _WordList(raw.encode("utf-8"))
+        assert words.has("quarrel") and words.has("zebra") == ("zebra" in raw)
+        assert words.has("été") == ("été" in raw.lower())
+        assert not words.has("quarre") and not words.has("uarrel")
+
+
 def test_an_unknown_language_in_lessons_yaml_names_the_line(kb: KB) -> None:
     kb.config("name: x\nlanguage: klingon\n")
     kb.add("a")

@@ -64,9 +64,16 @@ def _stats(scores: Iterable[float], n: int) -> tuple[float, float]:
 
 
 def rank(
-    store: Any, plan: Plan, filters: Filters, tuning: Tuning = DEFAULT_TUNING, depth: int = 10
+    store: Any,
+    plan: Plan,
+    filters: Filters,
+    tuning: Tuning = DEFAULT_TUNING,
+    depth: int = 10,
+    *,
+    stats: bool = True,
 ) -> Ranking:
-    """The best ``depth`` records (best first), with counts and score statistics.
+    """The best ``depth`` records (best first), with counts and score statistics
+    (``stats=False``: without them, for a ranking that is not fused; mean and std 0).
 
     In queries of at most ``tuning.tier_max_words`` words, records holding every typed
     word come first, then those satisfying every word through a synonym or correction,
@@ -74,7 +81,7 @@ def rank(
     n = len(plan.concepts)
     tiered = tuning.all_first and n <= tuning.tier_max_words
     if n == 1 and not plan.excluded:
-        fast = _one_concept(store, plan, filters, tuning, depth, tiered)
+        fast = _one_concept(store, plan, filters, tuning, depth, tiered, stats)
         if fast is not None:
             return fast
     allowed = None if filters.is_empty() else store.record_pks(filters)
@@ -89,22 +96,48 @@ def rank(
     # that too many records hold (a shared index at scale), drawn from the words as
     # typed: the records holding them all rank first.
     pool = store.candidates([alts_fts(c.alts) for c in plan.concepts])
+    # Every match of every word crosses into Python here (tens of thousands of records
+    # at 10,000), so the loops below stay few and simple: the sets are intersected in C,
+    # and the arithmetic is the same, in the same order, as one dict per record would do.
     totals: dict[int, float] = {}
-    satisfied: Counter[int] = Counter()
-    literal: Counter[int] = Counter()
+    full: set[int] | None = None  # records satisfying every concept
+    as_typed_all: set[int] | None = None  # records holding every word as typed
     for c in plan.concepts:
         best: dict[int, float] = {}
         as_typed: set[int] = set()
         for weight, alts, lit in c.groups(tuning):
-            for pk, s in scores(alts_fts(alts), pool).items():
-                best[pk] = max(best.get(pk, 0.0), weight * s)
-                if lit:
-                    as_typed.add(pk)
-        for pk, s in best.items():
-            totals[pk] = totals.get(pk, 0.0) + s
-            satisfied[pk] += 1
-        for pk in as_typed:
-            literal[pk] += 1
+            found = scores(alts_fts(alts), pool)
+            if lit:
+                as_typed.update(found)
+            if weight != 1.0:
+                found = {pk: weight * s for pk, s in found.items()}
+            if min(found.values(), default=1.0) > 0.0:
+                # max(0.0, s) is s for every score: a record new to ``best`` takes its
+                # score as it is (appended in order, as one at a time would be), and
+                # only the records found before need max().
+                if best:
+                    merged = {**best, **found}
+                    for pk in best.keys() & found.keys():
+                        if found[pk] < best[pk]:
+                            merged[pk] = best[pk]
+                    found = merged
+                best = found
+                continue
+            get = best.get
+            for pk, s in found.items():
+                best[pk] = max(get(pk, 0.0), s)
+        if totals:
+            # Likewise 0.0 + s is s for a record new to the totals; the others add up.
+            merged = {**totals, **best}
+            for pk in totals.keys() & best.keys():
+                merged[pk] = totals[pk] + best[pk]
+            totals = merged
+        else:
+            totals = best
+        # A record satisfies a concept when some group found it, and holds its word as
+        # typed when the literal group did: "every concept" is an intersection.
+        full = set(best) if full is None else full.intersection(best)
+        as_typed_all = as_typed if as_typed_all is None else as_typed_all.intersection(as_typed)
     if tuning.proximity_weight:
         # Query words that stand close together in a record (NEAR) add to its score.
         primaries = [c.primary for c in plan.concepts]
@@ -118,19 +151,31 @@ def rank(
     if plan.excluded:
         for pk in scores(alts_fts(plan.excluded), totals.keys()):
             totals.pop(pk, None)
-    full = {pk for pk in totals if satisfied[pk] >= n}
-    as_typed_all = {pk for pk in full if literal[pk] >= n}
+    full = (full or set()).intersection(totals)
+    as_typed_all = (as_typed_all or set()).intersection(full)
 
     def best_of(items: Mapping[int, float], k: int) -> list[Scored]:
-        found = [Scored(pk, s, pk in full, pk in as_typed_all) for pk, s in items.items()]
-        return heapq.nsmallest(k, found, key=lambda x: ((x.tier if tiered else 0), -x.score, x.pk))
+        # The order of the ranking is (tier, -score, pk); pks are unique, so no two
+        # records tie. Scored objects are made for the k kept only: one object per
+        # record matched cost more than the rest of the ranking.
+        if tiered:
+            typed = {pk: items[pk] for pk in as_typed_all if pk in items}
+            if len(typed) < k:
+                keys = (
+                    (0 if pk in as_typed_all else 1 if pk in full else 2, -s, pk)
+                    for pk, s in items.items()
+                )
+                top = [(neg, pk) for _, neg, pk in heapq.nsmallest(k, keys)]
+                return [Scored(pk, -neg, pk in full, pk in as_typed_all) for neg, pk in top]
+            items = typed  # the first tier fills the list on its own
+        return [Scored(pk, -neg, pk in full, pk in as_typed_all) for neg, pk in _top(items, k)]
 
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
     records = store.count()
     if not extra:
-        mean, std = _stats(totals.values(), records)
+        mean, std = _stats(totals.values(), records) if stats else (0.0, 0.0)
         return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
@@ -139,8 +184,9 @@ def rank(
     top_prf = max(prf.values(), default=0.0) or 1.0
     kept = first[: tuning.feedback_keep]
     kept_pks = {h.pk for h in kept}
+    weight, prf_of = tuning.feedback_weight, prf.get
     mixed = {
-        pk: s / top_own + tuning.feedback_weight * prf.get(pk, 0.0) / top_prf
+        pk: s / top_own + weight * prf_of(pk, 0.0) / top_prf
         for pk, s in totals.items()
         if pk not in kept_pks
     }
@@ -150,12 +196,20 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
+    if not stats:
+        return Ranking((head + rest)[:depth], len(totals), len(as_typed_all))
     mean, std = _stats([*mixed.values(), *(h.score for h in head)], records)
     return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), mean, std)
 
 
 def _one_concept(
-    store: Any, plan: Plan, filters: Filters, tuning: Tuning, depth: int, tiered: bool
+    store: Any,
+    plan: Plan,
+    filters: Filters,
+    tuning: Tuning,
+    depth: int,
+    tiered: bool,
+    stats: bool = True,
 ) -> Ranking | None:
     """One word (the commonest search): the engine ranks and counts on its own; the
     records holding the word as typed first, then those found through its synonyms or
@@ -183,8 +237,23 @@ def _one_concept(
             out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
     # The scores beyond the first ``depth`` are not read: the statistics are of the best
     # (the mean and spread a record of the page is measured against).
-    mean, std = _stats((h.score for h in out), store.count())
+    mean, std = _stats((h.score for h in out), store.count()) if stats else (0.0, 0.0)
     return Ranking(out[:depth], total, n_typed, mean, std)
+
+
+def _top(items: Mapping[int, float], k: int) -> list[tuple[float, int]]:
+    """(-score, pk) of the ``k`` best records, best first, ties by pk: the k-th best
+    score found first (a heap of k floats), then only the records scoring at least that
+    are sorted, instead of a key made and compared for every record."""
+    if k <= 0:
+        return []
+    if len(items) > k:
+        floor = heapq.nlargest(k, items.values())[-1]
+        pairs = [(-s, pk) for pk, s in items.items() if s >= floor]
+    else:
+        pairs = [(-s, pk) for pk, s in items.items()]
+    pairs.sort()
+    return pairs[:k]
 
 
 def _feedback(store: Any, plan: Plan, top: Sequence[Scored], tuning: Tuning) -> list[Alt]:
