@@ -244,6 +244,19 @@ def test_index_command_embeds_after_the_words_and_search_uses_the_vectors(kb: KB
         assert conn.execute("SELECT count(*) FROM record_vector").fetchone()[0] == 7
 
 
+def test_index_words_only_leaves_the_vectors_for_the_next_run(kb: KB) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    kb.add("cert", title="Certificate expired", summary="The TLS certificate lapsed.")
+    res = kb.run("index", "--words-only", "--json")
+    assert res.exit_code == 0
+    assert '"embedded": 0' in res.stdout
+    with sqlite3.connect(kb.root / ".lessons" / "index.db") as conn:
+        assert conn.execute("SELECT count(*) FROM record").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM record_vector").fetchone()[0] == 0
+    res = kb.run("index", "--json")
+    assert '"embedded": 2' in res.stdout
+
+
 def test_search_explain_prints_both_contributions(kb: KB) -> None:
     kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
     for i in range(6):
