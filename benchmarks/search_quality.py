@@ -367,8 +367,6 @@ def ablations() -> list[tuple[str, dict[str, Any]]]:
         ("  without fuzzy correction", {"fuzzy": False}),
         ("  all-words-first, any length", {"tier_max_words": 10_000}),
         ("  fusion: plain RRF k=60", {"fusion": "rrf"}),
-        ("  whole texts only (no passages)", {"passages": False}),
-        ("  without semantic feedback", {"semantic_feedback": 0.0}),
         ("  no literal-first tiers", {"all_first": False}),
         (
             "  all of them off",

@@ -118,14 +118,15 @@ def _assert_all_valid(root: Path) -> dict[str, dict]:  # type: ignore[type-arg]
 
 
 def _assert_heals(root: Path, first: str | Callable[[str], bool] | None = None) -> None:
-    """The next command brings the index in step, and then there is nothing to do."""
-    healed = run_lessons(root, "index")
+    """The next command brings the index in step, and then there is nothing to do (the
+    words: vectors, minutes for thousands of records, are not what these faults touch)."""
+    healed = run_lessons(root, "index", "--words-only")
     assert healed.returncode == 0, healed.stderr
     if isinstance(first, str):
         assert healed.stderr == first
     elif first is not None:
         assert first(healed.stderr), healed.stderr
-    again = run_lessons(root, "index")
+    again = run_lessons(root, "index", "--words-only")
     assert again.stderr == NOTHING
     checked = run_lessons(root, "check", "--json")
     assert checked.returncode == 0, checked.stderr

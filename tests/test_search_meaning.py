@@ -230,23 +230,6 @@ def test_an_interrupted_embedding_keeps_what_it_did_and_search_says_so(kb: KB) -
     assert base.store.vector_counts() == (n, n)
 
 
-def test_a_changed_model_version_embeds_again(kb: KB) -> None:
-    from lessons.search.semantic import load_model, update_vectors
-
-    kb.add("a", title="Certificate expired", summary="The TLS certificate lapsed.")
-    base = KnowledgeBase.open(str(kb.root))
-    base.sync()
-    update_vectors(base.store)
-    model = load_model()
-    newer = type(model)(model.pieces, model.vectors, model.scales, model.weights, "next-model")
-    # Records point at the old model's vectors: drop the pointers, as a new version does.
-    with base.store.transaction():
-        base.store.execute("DELETE FROM record_vector")
-    report = update_vectors(base.store, model=newer)
-    assert report.embedded == 1
-    assert report.pruned == 1
-
-
 def test_index_command_embeds_after_the_words_and_search_uses_the_vectors(kb: KB) -> None:
     kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
     for i in range(6):
@@ -259,6 +242,19 @@ def test_index_command_embeds_after_the_words_and_search_uses_the_vectors(kb: KB
     assert '"mode": "semantic"' in res.stdout
     with sqlite3.connect(kb.root / ".lessons" / "index.db") as conn:
         assert conn.execute("SELECT count(*) FROM record_vector").fetchone()[0] == 7
+
+
+def test_index_words_only_leaves_the_vectors_for_the_next_run(kb: KB) -> None:
+    kb.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    kb.add("cert", title="Certificate expired", summary="The TLS certificate lapsed.")
+    res = kb.run("index", "--words-only", "--json")
+    assert res.exit_code == 0
+    assert '"embedded": 0' in res.stdout
+    with sqlite3.connect(kb.root / ".lessons" / "index.db") as conn:
+        assert conn.execute("SELECT count(*) FROM record").fetchone()[0] == 2
+        assert conn.execute("SELECT count(*) FROM record_vector").fetchone()[0] == 0
+    res = kb.run("index", "--json")
+    assert '"embedded": 2' in res.stdout
 
 
 def test_search_explain_prints_both_contributions(kb: KB) -> None:

@@ -61,14 +61,21 @@ def index(
     drop: Annotated[
         bool, typer.Option("--drop", help="Shared index: remove this knowledge base from it.")
     ] = False,
+    words_only: Annotated[
+        bool,
+        typer.Option(
+            "--words-only", help="Bring the words up to date and stop: vectors are left for later."
+        ),
+    ] = False,
 ) -> None:
     """Bring the index up to date with the files and say what changed.
 
     Every command does this quietly first; this one reports it:
     +N added  ~N changed  -N removed (--json: the counts and the files skipped
     as invalid). Then it gives every new or changed record a vector for semantic
-    search (interrupted, it keeps what it did; searches use what is there). With
-    --db postgresql://… it publishes this knowledge base into the shared index.
+    search (interrupted, it keeps what it did; searches use what is there;
+    --words-only leaves it for the next run). With --db postgresql://… it
+    publishes this knowledge base into the shared index.
     Example: lessons index --rebuild
     """
     kb = open_kb()
@@ -85,11 +92,15 @@ def index(
         write_err(f"+{report.added} added  ~{report.changed} changed  -{report.removed} removed")
         if report.withheld:
             write_err(f"{report.withheld} records not published: they are not visibility: public")
-    # The words are searchable from here on; the vectors follow.
-    from lessons.search.semantic import update_vectors
+    # The words are searchable from here on; the vectors follow (a transformer's minutes
+    # for thousands of records: a job that only needs the words can leave them).
+    embedded = reused = 0
+    if not words_only:
+        from lessons.search.semantic import update_vectors
 
-    with progress_bar("Embedding") as progress:
-        vectors = update_vectors(kb.store, progress=progress)
+        with progress_bar("Embedding") as progress:
+            vectors = update_vectors(kb.store, progress=progress)
+        embedded, reused = vectors.embedded, vectors.reused
     if json_out:
         print_json(
             {
@@ -99,8 +110,8 @@ def index(
                 "rebuilt": report.rebuilt,
                 "records": kb.store.count(),
                 "withheld": report.withheld,
-                "embedded": vectors.embedded,
-                "vectors_reused": vectors.reused,
+                "embedded": embedded,
+                "vectors_reused": reused,
                 "skipped": [
                     {
                         "path": path,
@@ -115,9 +126,9 @@ def index(
         if report.skipped:
             STATE.skipped_files = True
         return
-    if (vectors.embedded or vectors.reused) and is_tty(sys.stderr):
+    if (embedded or reused) and is_tty(sys.stderr):
         # Like the progress bars, a terminal's: piped, the line above stays the only one.
-        write_err(f"{vectors.embedded} records embedded, {vectors.reused} vectors reused")
+        write_err(f"{embedded} records embedded, {reused} vectors reused")
     if kb.read_only:
         write_err(f"note: the knowledge base is read-only; the index is kept at {kb.db_url}")
     report_skipped(report)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from lessons.errors import NoMatchError, UsageError
 from lessons.filters import Filters
-from lessons.search.fuse import Fused, rrf, zsum
+from lessons.search.fuse import Fused, pooled, rrf
 from lessons.search.language import Language, get_language
 from lessons.search.lexical import Ranking, Scored, rank
 from lessons.search.plan import DEFAULT_TUNING, Concept, Plan, Tuning, plan_query
@@ -60,9 +60,10 @@ if TYPE_CHECKING:
 MODES = ("hybrid", "lexical", "semantic")
 # Records each ranking contributes to fusion.
 FUSION_DEPTH = 100
-# A search gives vectors to this many records without one itself (a static model
-# embeds them in milliseconds); more are left to `lessons index`, and the search says so.
-INLINE_EMBED = 256
+# A search gives vectors to this many records without one itself (the transformer takes
+# tens of milliseconds each: a record or two just edited cost a search little); more are
+# left to `lessons index`, and the search says so.
+INLINE_EMBED = 16
 
 
 @dataclass
@@ -178,7 +179,7 @@ def search(
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
     if _wants_meaning(plan, mode, lexical.literal, limit):
-        near = _meaning(store, plan, filters, depth, lexical.hits, tuning, mode == "hybrid")
+        near = _meaning(store, plan, filters, depth, lexical.hits)
     showing = _showing(text, plan.corrected) if plan.corrected else None
     by_lexical = {h.pk: h for h in lexical.hits}
     fused = _fuse(lexical, near, mode, tiered, tuning)
@@ -269,14 +270,7 @@ def _fuse(
     if tuning.fusion == "rrf":
         return rrf(lex, near.ranked, tiered=tiered, semantic_z=near.z)
     cosines = near.cosines or {}
-    return zsum(
-        lex,
-        near.ranked,
-        lexical_z=lexical.z,
-        semantic_z=near.z,
-        cosine_of=cosines.get,
-        tiered=tiered,
-    )
+    return pooled(lex, near.ranked, semantic_z=near.z, cosine_of=cosines.get, tiered=tiered)
 
 
 def _meaning(
@@ -285,14 +279,11 @@ def _meaning(
     filters: Filters,
     depth: int,
     lexical: Sequence[Scored],
-    tuning: Tuning,
-    feedback: bool,
 ) -> Nearest | None:
     """The semantic ranking of the query's words (corrections in), filters and
-    exclusions applied, with the cosines of the ``lexical`` hits; with ``feedback``
-    (hybrid search), the query's vector moves towards the first lexical hits'. None
-    when the index has no vectors at all."""
-    from lessons.search.semantic import FEEDBACK_DOCS, fill_vectors, nearest
+    exclusions applied, with the cosines of the ``lexical`` hits. None when the index
+    has no vectors at all."""
+    from lessons.search.semantic import fill_vectors, nearest
 
     fill_vectors(store, INLINE_EMBED)
     words = plan.meaning
@@ -309,9 +300,6 @@ def _meaning(
         allowed,
         depth,
         also=[h.pk for h in lexical],
-        feedback=[h.pk for h in lexical[:FEEDBACK_DOCS]] if feedback else (),
-        feedback_weight=tuning.semantic_feedback,
-        passages=tuning.passages,
     )
     return near if near.with_vectors else None
 

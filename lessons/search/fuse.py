@@ -24,6 +24,7 @@ the lexical ranking put first far down (docs/search.md).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,37 +46,46 @@ class Fused:
     semantic_score: float | None = None
 
 
-def zsum(
+def pooled(
     lexical: Sequence[tuple[int, float, int]],
     semantic: Sequence[tuple[int, float]],
     *,
-    lexical_z: Callable[[float], float],
     semantic_z: Callable[[float], float],
     cosine_of: Callable[[int], float | None],
     tiered: bool,
 ) -> list[Fused]:
-    """Fuse ``lexical`` (pk, score, tier) and ``semantic`` (pk, cosine), each best first,
-    by the sum of their z-scores; a record missing from one ranking scores that ranking's
-    z of 0 (lexical) or its own cosine (semantic, through ``cosine_of``)."""
+    """Fuse ``lexical`` (pk, score, tier) and ``semantic`` (pk, cosine), each best first:
+    every record either ranking brought is scored by both (no word: a lexical score of
+    0; its cosine through ``cosine_of`` when the semantic ranking did not list it), both
+    scores are standardised over this pool, and the two z-scores are added."""
     out: dict[int, Fused] = {}
-    no_word = lexical_z(0.0)
-    last_tier = max((tier for _, _, tier in lexical), default=0) if lexical else 0
-    last_tier = max(last_tier, 1)
+    last_tier = max(max((tier for _, _, tier in lexical), default=0), 1)
     for rank, (pk, score, tier) in enumerate(lexical, start=1):
-        out[pk] = Fused(pk, lexical_z(score), tier if tiered else 0, rank, score)
+        out[pk] = Fused(pk, 0.0, tier if tiered else 0, rank, score)
     for rank, (pk, cosine) in enumerate(semantic, start=1):
         hit = out.get(pk)
         if hit is None:
             if semantic_z(cosine) <= MEANING_ALONE_Z:
                 continue
-            hit = out[pk] = Fused(pk, no_word, last_tier if tiered else 0)
+            hit = out[pk] = Fused(pk, 0.0, last_tier if tiered else 0)
         hit.semantic_rank, hit.semantic_score = rank, cosine
-    for hit in out.values():
+    hits = list(out.values())
+    for hit in hits:
         if hit.semantic_score is None:
             hit.semantic_score = cosine_of(hit.pk)
-        if hit.semantic_score is not None:
-            hit.score += semantic_z(hit.semantic_score)
-    return sorted(out.values(), key=lambda f: (f.tier, -f.score, f.pk))
+    words = _standard([h.lexical_score or 0.0 for h in hits])
+    meaning = _standard([h.semantic_score or 0.0 for h in hits])
+    for hit, w, m in zip(hits, words, meaning, strict=True):
+        hit.score = w + m
+    return sorted(hits, key=lambda f: (f.tier, -f.score, f.pk))
+
+
+def _standard(values: Sequence[float]) -> list[float]:
+    """Each value's distance from the mean in standard deviations (0 when all equal)."""
+    n = len(values)
+    mean = sum(values) / n if n else 0.0
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / n) if n else 0.0
+    return [(v - mean) / std if std > 0 else 0.0 for v in values]
 
 
 def rrf(

@@ -41,16 +41,11 @@ class Tuning:
     all_first: bool = True  # records matching every word rank first...
     tier_max_words: int = 4  # ...in queries of at most this many words (see README)
     feedback_keep: int = 5  # feedback leaves the first pass's best few in place
-    fusion: str = "zscore"  # how hybrid search fuses the rankings: zscore or rrf (fuse.py)
+    fusion: str = "pooled"  # how hybrid search fuses the rankings: pooled or rrf (fuse.py)
     # 2: records holding every word as typed, then the rest (issue 13's rule, no more);
     # 3: also every word through variants, synonyms or corrections before the rest.
     # Measured on the four judged sets, 2 scored MRR -0.005, +0.013, +0.004 and 0.
     tiers: int = 2
-    # Semantic side (semantic.py): records score by their whole text and their best
-    # passage (False: whole text only); in hybrid search the query's vector moves this
-    # far towards the first lexical hits' vectors (Rocchio feedback; 0: off).
-    passages: bool = True
-    semantic_feedback: float = 0.5
 
 
 DEFAULT_TUNING = Tuning()

@@ -1,0 +1,102 @@
+"""The semantic side's vectors: how they are stored and read, vectors of another model
+left out or embedded again (issue 13)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lessons.kb import KnowledgeBase
+from lessons.search.semantic import (
+    VECTOR_MODEL_KEY,
+    dot_all,
+    fill_vectors,
+    from_bytes,
+    load_model,
+    nearest,
+    to_bytes,
+    update_vectors,
+    usable,
+)
+from tests.conftest import KB
+
+
+def _open(kb: KB) -> KnowledgeBase:
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    update_vectors(base.store)
+    return base
+
+
+def _unit(*values: float) -> np.ndarray:
+    vec = np.array(values, dtype=np.float32)
+    return vec / np.linalg.norm(vec)
+
+
+def test_a_vector_is_stored_as_int8_with_a_scale_and_read_back() -> None:
+    whole = _unit(1, 2, -3, 4)
+    blob = to_bytes(whole)
+    assert len(blob) == 4 + 4  # a float32 scale, then one byte per component
+    assert from_bytes([blob], 4)[0] == pytest.approx(whole, abs=0.01)
+    query = _unit(1, 0, 0, 0)
+    other = to_bytes(_unit(0, 1, 0, 0))
+    assert dot_all([blob, other], query) == pytest.approx([float(whole[0]), 0.0], abs=0.01)
+
+
+def test_vectors_of_another_size_are_left_out_not_compared() -> None:
+    # A shared index may hold a knowledge base published by an older `lessons` whose
+    # model had another size: its vectors are skipped, never misread.
+    mine = (1, to_bytes(_unit(1, 0, 0, 0)))
+    older = (2, to_bytes(_unit(1, 0, 0, 0, 0, 0)))
+    passages = (3, to_bytes(_unit(1, 0, 0)) * 3)
+    assert usable([mine, older, passages], 4) == [mine]
+
+
+def test_a_shared_index_with_another_models_vectors_still_searches(kb: KB) -> None:
+    kb.add("cool", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    kb.add("cert", title="Certificate expired", summary="The TLS certificate lapsed at night.")
+    base = _open(kb)
+    cert = base.store.record_pk("cert")
+    with base.store.transaction():
+        # As a knowledge base published by an older `lessons` would have left it.
+        base.store.execute(
+            "UPDATE record_vector SET vec = ? WHERE pk = ?", (to_bytes(_unit(1, 0, 0)), cert)
+        )
+    found = nearest(base.store, "servers overheating in hot weather", also=[cert])
+    assert [pk for pk, _ in found.ranked] == [base.store.record_pk("cool")]
+    assert cert not in (found.cosines or {})
+
+
+def test_vectors_of_another_model_are_embedded_again_by_themselves(kb: KB) -> None:
+    kb.add("a", title="Certificate expired", summary="The TLS certificate lapsed.")
+    base = _open(kb)
+    model = load_model()
+    assert base.store.get_meta(VECTOR_MODEL_KEY) == model.model_id
+    again = update_vectors(base.store)
+    assert again.embedded == 0 and again.reused == 0
+
+    class Newer(type(model)):  # type: ignore[misc]
+        model_id = "next-model"
+
+    newer = Newer()
+    report = update_vectors(base.store, model=newer)
+    assert report.embedded == 1
+    assert report.pruned == 1
+    assert base.store.get_meta(VECTOR_MODEL_KEY) == "next-model"
+    assert base.store.vector_counts() == (1, 1)
+
+
+def test_a_search_leaves_another_models_vectors_to_the_index_command(kb: KB) -> None:
+    kb.add("a", title="Certificate expired", summary="The TLS certificate lapsed.")
+    base = _open(kb)
+    with base.store.transaction():
+        base.store.set_meta(VECTOR_MODEL_KEY, "an-older-model")
+    kb.add("b", title="Cooling failure", summary="The chillers stopped.")
+    base.sync()
+    fill_vectors(base.store, 256)
+    # Not embedded inline: that would mean every record, inside a search.
+    assert base.store.vector_counts() == (1, 2)
+    report = update_vectors(base.store)
+    # Record a's text had this model's vector in the cache already: reused, not embedded.
+    assert (report.embedded, report.reused) == (1, 1)
+    assert base.store.vector_counts() == (2, 2)
