@@ -175,7 +175,7 @@ def search(
     plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
     depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
     # Only hybrid fusion measures lexical scores against their mean and spread.
-    lexical = rank(store, plan, filters, tuning, depth, stats=mode == "hybrid")
+    lexical = rank(store, plan, filters, tuning, depth)
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
     if _wants_meaning(plan, mode, lexical.literal, limit):
@@ -327,9 +327,7 @@ def _no_match_hint(
     if store.count() == 0:
         return "the knowledge base is empty; add a record with `lessons add`"
     if not filters.is_empty():
-        total = rank(
-            store, plan, Filters(), replace(tuning, feedback_weight=0.0), stats=False
-        ).total
+        total = rank(store, plan, Filters(), replace(tuning, feedback_weight=0.0)).total
         if total:
             return f"{total} records match without {filters.describe()}; loosen the filters"
     if plan.unknown:

@@ -8,7 +8,7 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -45,22 +45,6 @@ class Ranking:
     hits: list[Scored]  # the best records, best first
     total: int  # records matching at all
     literal: int  # records holding every word as typed
-    # Mean and standard deviation of the scores over every record of the index (those
-    # matching nothing score 0): the scale fusion measures a score on.
-    mean: float = 0.0
-    std: float = 0.0
-
-    def z(self, score: float) -> float:
-        """How many standard deviations a score stands above the mean."""
-        return (score - self.mean) / self.std if self.std > 0 else 0.0
-
-
-def _stats(scores: Iterable[float], n: int) -> tuple[float, float]:
-    values = list(scores)
-    n = max(n, len(values), 1)
-    mean = sum(values) / n
-    var = sum(v * v for v in values) / n - mean * mean
-    return mean, math.sqrt(max(var, 0.0))
 
 
 def rank(
@@ -69,11 +53,8 @@ def rank(
     filters: Filters,
     tuning: Tuning = DEFAULT_TUNING,
     depth: int = 10,
-    *,
-    stats: bool = True,
 ) -> Ranking:
-    """The best ``depth`` records (best first), with counts and score statistics
-    (``stats=False``: without them, for a ranking that is not fused; mean and std 0).
+    """The best ``depth`` records (best first), with their counts.
 
     In queries of at most ``tuning.tier_max_words`` words, records holding every typed
     word come first, then those satisfying every word through a synonym or correction,
@@ -81,7 +62,7 @@ def rank(
     n = len(plan.concepts)
     tiered = tuning.all_first and n <= tuning.tier_max_words
     if n == 1 and not plan.excluded:
-        fast = _one_concept(store, plan, filters, tuning, depth, tiered, stats)
+        fast = _one_concept(store, plan, filters, tuning, depth, tiered)
         if fast is not None:
             return fast
     allowed = None if filters.is_empty() else store.record_pks(filters)
@@ -173,10 +154,8 @@ def rank(
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
-    records = store.count()
     if not extra:
-        mean, std = _stats(totals.values(), records) if stats else (0.0, 0.0)
-        return Ranking(first[:depth], len(totals), len(as_typed_all), mean, std)
+        return Ranking(first[:depth], len(totals), len(as_typed_all))
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(alts_fts(extra), totals.keys())
@@ -196,10 +175,7 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
-    if not stats:
-        return Ranking((head + rest)[:depth], len(totals), len(as_typed_all))
-    mean, std = _stats([*mixed.values(), *(h.score for h in head)], records)
-    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), mean, std)
+    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all))
 
 
 def _one_concept(
@@ -209,7 +185,6 @@ def _one_concept(
     tuning: Tuning,
     depth: int,
     tiered: bool,
-    stats: bool = True,
 ) -> Ranking | None:
     """One word (the commonest search): the engine ranks and counts on its own; the
     records holding the word as typed first, then those found through its synonyms or
@@ -235,10 +210,7 @@ def _one_concept(
         elif len(out) < depth:
             seen = {h.pk for h in out}
             out += [Scored(pk, s, True, False) for pk, s in top_all if pk not in seen]
-    # The scores beyond the first ``depth`` are not read: the statistics are of the best
-    # (the mean and spread a record of the page is measured against).
-    mean, std = _stats((h.score for h in out), store.count()) if stats else (0.0, 0.0)
-    return Ranking(out[:depth], total, n_typed, mean, std)
+    return Ranking(out[:depth], total, n_typed)
 
 
 def _top(items: Mapping[int, float], k: int) -> list[tuple[float, int]]:
