@@ -100,3 +100,47 @@ def test_a_search_leaves_another_models_vectors_to_the_index_command(kb: KB) -> 
     # Record a's text had this model's vector in the cache already: reused, not embedded.
     assert (report.embedded, report.reused) == (1, 1)
     assert base.store.vector_counts() == (2, 2)
+
+
+def _candidates_only(kb: KB, store: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond EVERY_VECTOR_UP_TO records, meaning re-ranks the records the words found."""
+    import lessons.search.semantic as semantic
+
+    cool = store.record_pk("cool")  # type: ignore[attr-defined]
+    heat = store.record_pk("heat")  # type: ignore[attr-defined]
+    query = "servers overheating in hot weather"
+    every = nearest(store, query, also=[cool])
+    assert {pk for pk, _ in every.ranked} >= {cool, heat}
+    monkeypatch.setattr(semantic, "EVERY_VECTOR_UP_TO", 1)
+    few = nearest(store, query, also=[cool])
+    # Only the candidate was read: the other record close in meaning was not compared.
+    assert [pk for pk, _ in few.ranked] == [cool]
+    assert few.cosines == {cool: pytest.approx(every.cosines[cool], abs=1e-6)}
+
+
+def _meaning_kb(kb: KB) -> None:
+    kb.add("cool", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    kb.add("heat", title="Server room too hot", summary="Racks overheated in the summer.")
+    for i in range(4):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+
+
+def test_a_large_index_compares_the_query_with_its_word_candidates_only(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _meaning_kb(kb)
+    _candidates_only(kb, _open(kb).store, monkeypatch)
+
+
+def test_a_large_shared_index_compares_the_word_candidates_only(
+    kb: KB, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _meaning_kb(kb)
+    assert kb.run("--db", pg_url, "index").exit_code == 0
+    from lessons.store import open_store
+
+    store = open_store(pg_url)
+    try:
+        _candidates_only(kb, store, monkeypatch)
+    finally:
+        store.close()

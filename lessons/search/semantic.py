@@ -27,6 +27,11 @@ from lessons.search.encoder import load_encoder
 VECTOR_MODEL_KEY = "vector_model"
 # Records embedded per transaction by `lessons index` (a progress step each).
 BATCH = 256
+# Above this many records a search compares the query with the records its words found
+# (the lexical candidates, corrections included) rather than with every record: reading
+# every vector of a shared index of 1,000,000 would take seconds and a gigabyte. Up to
+# here reading them all is a fraction of a second (100,000 int8 vectors: 39 MB).
+EVERY_VECTOR_UP_TO = 200_000
 
 
 class Model(Protocol):
@@ -186,10 +191,13 @@ def nearest(
     also: Iterable[int] = (),
 ) -> Nearest:
     """The ``depth`` records whose vectors are closest to the text's (of those ``allowed``),
-    and the cosines of the records ``also`` names."""
+    and the cosines of the records ``also`` names. Beyond ``EVERY_VECTOR_UP_TO``
+    records, only the records ``also`` names are compared (none: no ranking)."""
     model = model or load_model()
     with_vec, records = store.vector_counts()
-    rows = usable(store.record_vectors(), model.dim)
+    wanted = list(also)
+    among = wanted if records > EVERY_VECTOR_UP_TO else None
+    rows = usable(store.record_vectors(among), model.dim)
     if not rows:
         return Nearest([], with_vec, records)
     query = model.embed([text])[0]
@@ -197,9 +205,8 @@ def nearest(
         return Nearest([], with_vec, records)
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     sims = dot_all([r[1] for r in rows], query)
-    # The background is every record, whatever the filters keep.
+    # The background is every record compared, whatever the filters keep.
     mean, std = float(sims.mean()), float(sims.std())
-    wanted = list(also)
     cosines: dict[int, float] = {}
     if wanted:
         order = np.argsort(pks)

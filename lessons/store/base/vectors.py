@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from lessons.store.base.connection import chunks
@@ -69,8 +69,20 @@ class Vectors(Reading):
         )[0]
         return int(with_vec), self.count()
 
-    def record_vectors(self) -> list[tuple[int, bytes]]:
-        """(pk, vector bytes) of every record the reads cover that has a vector."""
+    def record_vectors(self, among: Collection[int] | None = None) -> list[tuple[int, bytes]]:
+        """(pk, vector bytes) of every record the reads cover that has a vector (of the
+        records ``among`` names, when given)."""
+        if among is not None:
+            out: list[tuple[int, bytes]] = []
+            for chunk in chunks(sorted(among), 500):
+                marks = ",".join("?" * len(chunk))
+                rows = self.all(
+                    "SELECT v.pk, v.vec FROM record_vector v JOIN record r ON r.pk = v.pk"
+                    f" WHERE v.pk IN ({marks}){self.seen('r')}",
+                    chunk,
+                )
+                out += [(r[0], bytes(r[1])) for r in rows]
+            return out
         if not self.shared:
             return [(r[0], bytes(r[1])) for r in self.all("SELECT pk, vec FROM record_vector")]
         # A shared index: only the knowledge bases the reads cover (--from-kb).

@@ -397,16 +397,19 @@ class Searching(Plumbing):
         )
         return {row[0]: list(row[1:]) for row in rows}
 
-    def record_vectors(self) -> list[tuple[int, bytes]]:
-        """(pk, vector bytes) of every record the reads cover that has a vector."""
+    def record_vectors(self, among: Collection[int] | None = None) -> list[tuple[int, bytes]]:
+        """(pk, vector bytes) of every record the reads cover that has a vector (of the
+        records ``among`` names, when given)."""
         # Binary results: each vector arrives as its bytes, not as hex text to decode
         # (40,000 vectors: 0.11 s against 0.23-0.36 s).
         query = self.sql(
             "SELECT v.pk, v.vec FROM record_vector v JOIN record r ON r.pk = v.pk"
-            f"{self.seen('r', where=True)}"
+            + (" WHERE v.pk = ANY(?)" if among is not None else "")
+            + self.seen("r", where=among is None)
         )
+        params = (sorted(among),) if among is not None else None
         try:
-            rows = self.conn.cursor(binary=True).execute(query).fetchall()
+            rows = self.conn.cursor(binary=True).execute(query, params).fetchall()
         except Exception as exc:
             self._fail(exc)
         return [(int(pk), bytes(vec)) for pk, vec in rows]
