@@ -11,11 +11,10 @@ drop one the words found; where a record has no vector yet, its pairs are compar
 text alone, and ``Recurrences.with_vectors`` says how many had one.
 
 Measured on 138 AI-incident records whose recurring pairs were judged by reading them
-(benchmarks/judged/recurrence-aiid.json, benchmarks/recurrence_quality.py): text alone
-found none of the 50 pairs at 0.5, words and meaning together 1 of 4 found; at 0.35,
-text alone 2 of 7 (recall 0.04), words and meaning 14 of 43 (recall 0.28). The
-distilled static model's cosines are noisy (mean 0.52, standard deviation 0.11 over
-unrelated pairs), which is why meaning is averaged with the words and not used alone.
+(benchmarks/judged/recurrence-aiid.json, benchmarks/recurrence_quality.py): at 0.35,
+text alone found 2 of 7 (recall 0.04), words and meaning 11 of 38 (recall 0.22); at
+0.3, 4 of 14 against 20 of 72 (recall 0.40). A model's cosines are noisy, which is why
+meaning is averaged with the words and not used alone (docs/search.md).
 """
 
 from __future__ import annotations

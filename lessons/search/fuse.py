@@ -1,25 +1,26 @@
 """Fusion of the lexical and the semantic rankings (engine-neutral: numbers in, order out).
 
-Each ranking's score is put on one scale first: how many standard deviations it
-stands above that ranking's mean over every record of the index (z-score
-normalisation), and the two are added (CombSUM; Montague and Aslam, "Relevance score
-normalization for metasearch", 2001). No weight is chosen: a ranking that singles a
-record out strongly moves it far, one that barely tells records apart moves little.
-BM25's scale (which differs between SQLite and PostgreSQL) and cosine similarity's
-never need calibrating against each other.
+Every record either ranking brings is scored by both, and each ranking's score is put
+on one scale first: how many standard deviations it stands above that ranking's mean
+over these candidates (z-score normalisation), and the two are added (CombSUM;
+Montague and Aslam, "Relevance score normalization for metasearch", 2001). No weight
+is chosen: a ranking that singles a record out strongly moves it far, one that barely
+tells the candidates apart moves little, and BM25's scale and a cosine's never need
+calibrating against each other. Over the whole index instead, BM25's z-scores (most
+records hold no query word) dwarfed the cosine's, and words decided almost alone
+(measured in docs/search.md).
 
 A record that shares no word with the query enters only when its closeness stands out
-(z above 2, about the best 2% of a normal spread), or any query would "find" the least
-distant records of a knowledge base.
+from the whole index (z above 2, about the best 2% of a normal spread), or any query
+would "find" the least distant records of a knowledge base.
 
 The tiers of the lexical ranking are kept (literal first, issue 13): in a short query,
 records holding every word as typed stay above those that satisfy every word only
 through a synonym or correction, which stay above everything else; fusion orders
 records within their tier.
 
-``rrf`` (reciprocal rank fusion, k = 60) is kept for comparison (``Tuning.fusion``);
-measured on the judged sets, it let the weaker semantic ranking pull records that
-the lexical ranking put first far down (docs/search.md).
+``rrf`` (reciprocal rank fusion, k = 60) is kept for comparison (``Tuning.fusion``):
+measured on the judged sets, it ranks worse on three of the four (docs/search.md).
 """
 
 from __future__ import annotations

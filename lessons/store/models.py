@@ -172,8 +172,9 @@ class VectorRow(SQLModel, table=True):
     __tablename__ = "vector"
 
     digest: str = Field(sa_column=Column(Text, primary_key=True))
-    # One or more vectors, each a float32 scale then int8 components: the whole text,
-    # then its passages (lessons/search/semantic.py writes and reads them).
+    # A float32 scale then int8 components (lessons/search/semantic.py writes and reads
+    # them; an index written by an older `lessons` may hold several per row, or another
+    # size: they are skipped).
     vec: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
