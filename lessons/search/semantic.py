@@ -1,7 +1,7 @@
 """Semantic matching: records and queries as vectors, compared by cosine similarity.
 
 The model is all-MiniLM-L6-v2, a sentence transformer, run as an int8 ONNX export on
-the CPU (encoder.py): a record's vector is the transformer's reading of its first 256
+the CPU (encoder.py): a record's vector is the transformer's reading of its first 128
 word pieces (title, tags, summary, then lesson and recommendations), a query's the
 reading of its words. docs/search.md says why this model, and what else was measured.
 
