@@ -174,7 +174,6 @@ def search(
     lang = get_language(language)
     plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
     depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
-    # Only hybrid fusion measures lexical scores against their mean and spread.
     lexical = rank(store, plan, filters, tuning, depth)
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
