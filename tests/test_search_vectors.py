@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lessons.kb import KnowledgeBase
+from lessons.search import search
 from lessons.search.semantic import (
     VECTOR_MODEL_KEY,
     dot_all,
@@ -144,3 +145,31 @@ def test_a_large_shared_index_compares_the_word_candidates_only(
         _candidates_only(kb, store, monkeypatch)
     finally:
         store.close()
+
+
+def test_a_record_without_a_vector_yet_is_neither_helped_nor_pushed_down_by_meaning() -> None:
+    from lessons.search.fuse import pooled
+
+    words = [(1, 3.0, 0), (2, 2.0, 0), (3, 1.9, 0)]
+    cosines = {1: 0.6, 3: 0.59}  # record 2 has no vector yet
+    fused = pooled(
+        words,
+        sorted(cosines.items(), key=lambda kv: -kv[1]),
+        semantic_z=lambda c: 0.0,
+        cosine_of=cosines.get,
+        tiered=False,
+    )
+    # Its words put it above record 3, whose cosine is barely below record 1's: a
+    # missing cosine counted as 0 would have put it last.
+    assert [f.pk for f in fused] == [1, 2, 3]
+    assert fused[1].semantic_score is None
+
+
+def test_an_excluded_word_keeps_its_records_out_of_meaning_too(kb: KB) -> None:
+    _meaning_kb(kb)
+    store = _open(kb).store
+    found = {h.id for h in search(store, "servers overheating in hot weather", limit=10).hits}
+    assert {"cool", "heat"} <= found
+    without = search(store, "servers overheating in hot weather -chillers", limit=10)
+    assert "cool" not in {h.id for h in without.hits}
+    assert "heat" in {h.id for h in without.hits}

@@ -288,11 +288,13 @@ def _meaning(
     words = plan.meaning
     if not words:
         return None
-    allowed = None if filters.is_empty() else store.record_pks(filters)
-    if plan.excluded:
-        gone = set(store.fts_scores(alts_fts(plan.excluded), (1.0,) * 8))
-        base = allowed if allowed is not None else {pk for pk, _ in store.record_vectors()}
-        allowed = {pk for pk in base if pk not in gone}
+    allowed = None
+    if plan.excluded or not filters.is_empty():
+        # The records' keys alone: reading every vector here to list them would undo
+        # nearest()'s bound on the vectors it reads in a large index.
+        allowed = store.record_pks(filters)
+        if plan.excluded:
+            allowed -= set(store.fts_scores(alts_fts(plan.excluded), (1.0,) * 8))
     near = nearest(
         store,
         words,

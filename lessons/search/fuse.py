@@ -74,19 +74,24 @@ def pooled(
     for hit in hits:
         if hit.semantic_score is None:
             hit.semantic_score = cosine_of(hit.pk)
+    # A record without a word scores 0 for the words; one without a vector yet (an
+    # index still embedding) is left out of meaning's scale and scores its mean (z 0),
+    # neither helped nor pushed down by a cosine it does not have.
     words = _standard([h.lexical_score or 0.0 for h in hits])
-    meaning = _standard([h.semantic_score or 0.0 for h in hits])
+    meaning = _standard([h.semantic_score for h in hits])
     for hit, w, m in zip(hits, words, meaning, strict=True):
         hit.score = w + m
     return sorted(hits, key=lambda f: (f.tier, -f.score, f.pk))
 
 
-def _standard(values: Sequence[float]) -> list[float]:
-    """Each value's distance from the mean in standard deviations (0 when all equal)."""
-    n = len(values)
-    mean = sum(values) / n if n else 0.0
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / n) if n else 0.0
-    return [(v - mean) / std if std > 0 else 0.0 for v in values]
+def _standard(values: Sequence[float | None]) -> list[float]:
+    """Each value's distance from the mean of the values there are, in standard
+    deviations (0 for a missing value, and for all when they are all equal)."""
+    known = [v for v in values if v is not None]
+    n = len(known)
+    mean = sum(known) / n if n else 0.0
+    std = math.sqrt(sum((v - mean) ** 2 for v in known) / n) if n else 0.0
+    return [(v - mean) / std if v is not None and std > 0 else 0.0 for v in values]
 
 
 def rrf(
