@@ -173,3 +173,25 @@ def test_an_excluded_word_keeps_its_records_out_of_meaning_too(kb: KB) -> None:
     without = search(store, "servers overheating in hot weather -chillers", limit=10)
     assert "cool" not in {h.id for h in without.hits}
     assert "heat" in {h.id for h in without.hits}
+
+
+def test_a_query_is_embedded_by_the_quick_session_as_index_embeds_it() -> None:
+    from lessons.search.encoder import QUICK_UP_TO, Encoder
+
+    texts = [
+        "why did the certificate expire during the launch",
+        "servers overheating in a heat wave",
+        "disk backup",
+    ]
+    query = Encoder()
+    one = np.vstack([query.embed([t]) for t in texts])
+    # A search's few texts open only the session that opens fast...
+    assert "_quick_session" in vars(query) and "_session" not in vars(query)
+    bulk = Encoder()
+    many = bulk.embed(texts * (QUICK_UP_TO // len(texts) + 1))[: len(texts)]
+    # ...index's many texts the optimised one; the vectors are the same.
+    assert "_session" in vars(bulk) and "_quick_session" not in vars(bulk)
+    assert np.all((one * many).sum(axis=1) > 0.99999)
+    # Once the optimised session is open, it embeds everything.
+    bulk.embed(["one more"])
+    assert "_quick_session" not in vars(bulk)
