@@ -195,3 +195,26 @@ def test_a_query_is_embedded_by_the_quick_session_as_index_embeds_it() -> None:
     # Once the optimised session is open, it embeds everything.
     bulk.embed(["one more"])
     assert "_quick_session" not in vars(bulk)
+
+
+def test_the_count_of_records_with_a_vector_stays_true_through_edits(kb: KB) -> None:
+    """The embedded index counts vector rows without joining them to the records: that
+    holds only while a record's vector goes with it, which this checks."""
+    for i in range(6):
+        kb.add(f"r{i}", title=f"Record {i} about backups", summary=f"Backup {i} failed.")
+    base = _open(kb)
+
+    def joined() -> int:
+        return int(
+            base.store.one("SELECT count(*) FROM record_vector v JOIN record r ON r.pk = v.pk")[0]
+        )
+
+    assert base.store.vector_counts() == (6, 6) and joined() == 6
+    (kb.root / "entries" / "r1.yaml").unlink()
+    kb.add("r2", title="Record 2 rewritten", summary="Now about restores.")
+    kb.add("r9", title="A new record", summary="About disks.")
+    base.sync()
+    # r1 gone with its vector, r2 changed (its vector dropped), r9 new (none yet).
+    assert base.store.vector_counts() == (4, 6) == (joined(), base.store.count())
+    update_vectors(base.store)
+    assert base.store.vector_counts() == (6, 6) and joined() == 6

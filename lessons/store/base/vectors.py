@@ -63,6 +63,12 @@ class Vectors(Reading):
 
     def vector_counts(self) -> tuple[int, int]:
         """(records with a vector, records)."""
+        if not self.shared:
+            # Every vector row is a live record's: a record's row goes with its file
+            # (delete_paths), a vector is only ever added for a record there is. The
+            # join would read every vector's page to check it: 0.2 s a search at
+            # 100,000 records, against 0.02 s for the count.
+            return int(self.one("SELECT count(*) FROM record_vector")[0]), self.count()
         with_vec = self.one(
             "SELECT count(*) FROM record_vector v JOIN record r ON r.pk = v.pk"
             f"{self.own('r', where=True)}"
