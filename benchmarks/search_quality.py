@@ -367,6 +367,7 @@ def ablations() -> list[tuple[str, dict[str, Any]]]:
         ("  without fuzzy correction", {"fuzzy": False}),
         ("  all-words-first, any length", {"tier_max_words": 10_000}),
         ("  fusion: plain RRF k=60", {"fusion": "rrf"}),
+        ("  words' say not by coverage", {"coverage": False}),
         ("  no literal-first tiers", {"all_first": False}),
         (
             "  all of them off",
@@ -377,6 +378,7 @@ def ablations() -> list[tuple[str, dict[str, Any]]]:
                 "variants": False,
                 "fuzzy": False,
                 "all_first": False,
+                "coverage": False,
             },
         ),
     ]

@@ -446,3 +446,77 @@ def test_related_finds_a_record_close_in_meaning_that_shares_no_word(kb: KB) -> 
     assert "similar meaning" in found[0].reasons
     assert found[0].semantic_similarity is not None
     assert found[0].as_dict()["semantic_similarity"] == found[0].semantic_similarity
+
+
+# --- fusion: the words' say is the share of the query they found ---------------------
+
+
+@pytest.fixture
+def machine_room(kb: KB) -> KnowledgeBase:
+    kb.add(
+        "cooling",
+        title="Cooling failure in the data centre",
+        summary="The chillers stopped during a heat wave and the servers shut down to"
+        " protect themselves from overheating.",
+    )
+    kb.add(
+        "meeting-room",
+        title="Meeting room booked twice",
+        summary="Everything in the room was moved around the day before the board met.",
+    )
+    kb.add(
+        "badge",
+        title="Office badges switched off",
+        summary="Badges stopped working at the front door; staff were locked out.",
+    )
+    for i in range(10):
+        kb.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    return _open(kb)
+
+
+def _coverage(base: KnowledgeBase, text: str) -> float:
+    from lessons.filters import Filters
+    from lessons.search.lexical import rank
+    from lessons.search.plan import DEFAULT_TUNING, plan_query
+
+    plan = plan_query(
+        base.store,
+        text,
+        exact=False,
+        synonyms=None,
+        tuning=DEFAULT_TUNING,
+        language=get_language("english"),
+    )
+    return rank(base.store, plan, Filters(), DEFAULT_TUNING, 10).coverage
+
+
+def test_coverage_is_the_idf_weighted_share_of_the_query_the_words_found(
+    machine_room: KnowledgeBase,
+) -> None:
+    # A record holds every word, or the query is one word: the words found it all.
+    assert _coverage(machine_room, "chillers heat wave") == 1.0
+    assert _coverage(machine_room, "chillers") == 1.0
+    # No record holds both: the best holds the rare word ("room", in one record), not
+    # the common one ("budget", in ten), so most of the query's weight.
+    assert 0.8 < _coverage(machine_room, "room budget") < 1.0
+    # A situation told in other words: the records hold only its commonest words.
+    described = "the machine room got far too hot and everything switched itself off"
+    assert _coverage(machine_room, described) < 0.5
+
+
+def test_a_paraphrase_leans_on_meaning_where_the_words_found_little(
+    machine_room: KnowledgeBase,
+) -> None:
+    from dataclasses import replace
+
+    from lessons.search.plan import DEFAULT_TUNING
+
+    described = "the machine room got far too hot and everything switched itself off"
+    hits = search(machine_room.store, described, limit=3).hits
+    assert hits[0].id == "cooling"
+    # Words and meaning given an equal say, the record that shares the most words
+    # with the description (and nothing of its meaning) comes first.
+    equal = replace(DEFAULT_TUNING, coverage=False)
+    assert search(machine_room.store, described, limit=3, tuning=equal).hits[0].id == (
+        "meeting-room"
+    )

@@ -269,7 +269,14 @@ def _fuse(
     if tuning.fusion == "rrf":
         return rrf(lex, near.ranked, tiered=tiered, semantic_z=near.z)
     cosines = near.cosines or {}
-    return pooled(lex, near.ranked, semantic_z=near.z, cosine_of=cosines.get, tiered=tiered)
+    return pooled(
+        lex,
+        near.ranked,
+        semantic_z=near.z,
+        cosine_of=cosines.get,
+        tiered=tiered,
+        lexical_weight=lexical.coverage if tuning.coverage else 1.0,
+    )
 
 
 def _meaning(

@@ -54,11 +54,13 @@ def pooled(
     semantic_z: Callable[[float], float],
     cosine_of: Callable[[int], float | None],
     tiered: bool,
+    lexical_weight: float = 1.0,
 ) -> list[Fused]:
     """Fuse ``lexical`` (pk, score, tier) and ``semantic`` (pk, cosine), each best first:
     every record either ranking brought is scored by both (no word: a lexical score of
     0; its cosine through ``cosine_of`` when the semantic ranking did not list it), both
-    scores are standardised over this pool, and the two z-scores are added."""
+    scores are standardised over this pool, and the two z-scores are added, the words'
+    scaled by ``lexical_weight`` (the share of the query they found, lexical.py)."""
     out: dict[int, Fused] = {}
     last_tier = max(max((tier for _, _, tier in lexical), default=0), 1)
     for rank, (pk, score, tier) in enumerate(lexical, start=1):
@@ -80,7 +82,7 @@ def pooled(
     words = _standard([h.lexical_score or 0.0 for h in hits])
     meaning = _standard([h.semantic_score for h in hits])
     for hit, w, m in zip(hits, words, meaning, strict=True):
-        hit.score = w + m
+        hit.score = lexical_weight * w + m
     return sorted(hits, key=lambda f: (f.tier, -f.score, f.pk))
 
 

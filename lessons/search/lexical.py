@@ -45,6 +45,10 @@ class Ranking:
     hits: list[Scored]  # the best records, best first
     total: int  # records matching at all
     literal: int  # records holding every word as typed
+    # How much of the query the words found: the IDF-weighted share of the concepts
+    # that the best-covered of the first hits satisfies (``coverage``); fusion gives
+    # the words that much of a say.
+    coverage: float = 1.0
 
 
 def rank(
@@ -82,6 +86,7 @@ def rank(
     # and the arithmetic is the same, in the same order, as one dict per record would do.
     totals: dict[int, float] = {}
     full: set[int] | None = None  # records satisfying every concept
+    satisfied: list[Collection[int]] = []  # each concept's records
     as_typed_all: set[int] | None = None  # records holding every word as typed
     for c in plan.concepts:
         best: dict[int, float] = {}
@@ -117,6 +122,7 @@ def rank(
             totals = best
         # A record satisfies a concept when some group found it, and holds its word as
         # typed when the literal group did: "every concept" is an intersection.
+        satisfied.append(best.keys())
         full = set(best) if full is None else full.intersection(best)
         as_typed_all = as_typed if as_typed_all is None else as_typed_all.intersection(as_typed)
     if tuning.proximity_weight:
@@ -155,7 +161,8 @@ def rank(
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
     if not extra:
-        return Ranking(first[:depth], len(totals), len(as_typed_all))
+        hits = first[:depth]
+        return Ranking(hits, len(totals), len(as_typed_all), _coverage(store, hits, satisfied))
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(alts_fts(extra), totals.keys())
@@ -175,7 +182,36 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
-    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all))
+    hits = (head + rest)[:depth]
+    return Ranking(hits, len(totals), len(as_typed_all), _coverage(store, hits, satisfied))
+
+
+# The hits whose coverage of the query is looked at: a page of results.
+COVERAGE_DEPTH = 10
+
+
+def _coverage(store: Any, hits: Sequence[Scored], satisfied: Sequence[Collection[int]]) -> float:
+    """The share of the query that the best-covered of the first ``COVERAGE_DEPTH`` hits
+    satisfies, each concept weighted by its inverse document frequency (ln N/df; a word
+    in no record weighs most, one in every record nothing): 1 when one of them holds
+    every concept, near 0 when they hold only the query's commonest words.
+
+    A query-performance predictor in the spirit of the clarity and query-scope measures
+    (Cronen-Townsend et al., SIGIR 2002; He and Ounis, SPIRE 2004): a situation
+    described in words the records do not use (a paraphrase) leaves the words little
+    to find, and fusion then leans on meaning instead of on matches of its commonest
+    words. Measured in docs/search.md (no constant was fitted)."""
+    if len(satisfied) < 2 or not hits:
+        return 1.0
+    n = max(store.count(), 1)
+    weights = [math.log(n / max(len(pks), 1)) if len(pks) < n else 0.0 for pks in satisfied]
+    total = sum(weights)
+    if total <= 0.0:
+        return 1.0
+    return max(
+        sum(w for w, pks in zip(weights, satisfied, strict=True) if h.pk in pks) / total
+        for h in hits[:COVERAGE_DEPTH]
+    )
 
 
 def _one_concept(
