@@ -168,6 +168,14 @@ def copy_kb(url: str, old: str, new: str) -> None:
                 f" FROM lessons.{table} WHERE kb = %(old)s",
                 p,
             )
+        # The vectors too (by record id: each copy's records have pks of their own), so
+        # that a hybrid search at this size reads as many vectors as a published index's.
+        conn.execute(
+            "INSERT INTO lessons.record_vector (pk, digest, vec) SELECT n.pk, v.digest, v.vec"
+            " FROM lessons.record o JOIN lessons.record n ON n.kb = %(new)s AND n.id = o.id"
+            " JOIN lessons.record_vector v ON v.pk = o.pk WHERE o.kb = %(old)s",
+            p,
+        )
 
 
 # The indexes a bulk copy drops and builds again afterwards (store/migrations.py).
