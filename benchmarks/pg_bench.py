@@ -168,6 +168,18 @@ def copy_kb(url: str, old: str, new: str) -> None:
                 f" FROM lessons.{table} WHERE kb = %(old)s",
                 p,
             )
+        # The champion lists (schema version 5), their records the copies' own.
+        if conn.execute("SELECT to_regclass('lessons.champion')").fetchone()[0] is not None:
+            conn.execute(
+                "INSERT INTO lessons.champion (term, kb, pks, scores)"
+                " SELECT c.term, %(new)s, array_agg(n.pk ORDER BY e.i), array_agg(e.s ORDER BY e.i)"
+                " FROM lessons.champion c"
+                " CROSS JOIN LATERAL unnest(c.pks, c.scores) WITH ORDINALITY e(pk, s, i)"
+                " JOIN lessons.record o ON o.pk = e.pk"
+                " JOIN lessons.record n ON n.kb = %(new)s AND n.id = o.id"
+                " WHERE c.kb = %(old)s GROUP BY c.term",
+                p,
+            )
         # The vectors too (by record id: each copy's records have pks of their own), so
         # that a hybrid search at this size reads as many vectors as a published index's.
         conn.execute(
