@@ -763,7 +763,7 @@ def test_champion_lists_follow_every_change_of_a_knowledge_base(
     from lessons.store.postgres import champions
 
     monkeypatch.setattr(champions, "CHAMPIONS", 2)
-    ops, web = two
+    ops, _web = two
     theirs = _lists(pg_url, "web")
     assert theirs and _lists(pg_url, "ops") == _lists_afresh(pg_url, "ops")
     for n in range(4):
