@@ -18,7 +18,9 @@ At each checkpoint (a number of knowledge bases) the last one is published anew,
 timed, into the index as it stands, and then, median of ``--runs``, wall clock, from a
 folder that is no knowledge base (so no publication first):
 
-- publishing it again with nothing changed;
+- publishing it again with nothing changed (``--words-only``: every publication is
+  ``index --words-only``, the words without the vectors, which `index` otherwise
+  computes after them: a transformer's minutes for 10,000 records);
 - ``search`` of one word, two words, a phrase, a typo, one word in one knowledge
   base (``--from-kb``), ``list --tag``, ``show KB:ID``.
 
@@ -63,11 +65,16 @@ def fresh_database(admin: str, url: str) -> None:
     psql(admin, f'CREATE DATABASE "{name}"')
 
 
+# `index` embeds the new records after publishing their words (a transformer's minutes
+# for 10,000); --words-only makes every publication here `index --words-only`.
+INDEX = ["index"]
+
+
 def publish(root: Path, url: str) -> tuple[float, int]:
     """Seconds and exit code of one `lessons --db URL index` in ``root``."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [*LESSONS, "--db", url, "index"],
+        [*LESSONS, "--db", url, *INDEX],
         cwd=root,
         env=ENV,
         stdout=subprocess.DEVNULL,
@@ -91,7 +98,7 @@ def measure(
     url: str, work: Path, root: Path, ids: list[str], n: int, runs: int, took: float
 ) -> dict[str, tuple[float, int]]:
     out: dict[str, tuple[float, int]] = {"publish a new knowledge base": (took, 0)}
-    t, _rss, code = timed([*LESSONS, "--kb", str(root), "--db", url, "index"], runs)
+    t, _rss, code = timed([*LESSONS, "--kb", str(root), "--db", url, *INDEX], runs)
     out["publish again, nothing changed"] = (t, code)
     anywhere = work / "elsewhere"
     anywhere.mkdir(exist_ok=True)
@@ -282,6 +289,11 @@ def main() -> None:
     )
     parser.add_argument("--fill-only", action="store_true", help="Publish, measure nothing.")
     parser.add_argument(
+        "--words-only",
+        action="store_true",
+        help="Publish with `index --words-only` (no vectors: the publication alone is timed).",
+    )
+    parser.add_argument(
         "--copy",
         type=int,
         default=0,
@@ -289,6 +301,8 @@ def main() -> None:
         help="Past the first N knowledge bases, fill with SQL copies of them (faster).",
     )
     args = parser.parse_args()
+    if args.words_only:
+        INDEX.append("--words-only")
     compile_package()
     if not args.reuse:
         fresh_database(args.admin, args.db)
