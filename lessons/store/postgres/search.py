@@ -297,13 +297,14 @@ class Searching(Plumbing):
         self, exprs: Sequence[Sequence[fts5.Item]], held: Mapping[str, int]
     ) -> list[int] | None:
         """The POOL best records of the champion lists (champions.py) of some FTS5
-        expressions' terms, or None where an expression is not made of plain phrases
-        (a prefix or NEAR: the ranked index, if any, draws those).
+        expressions' terms, or None where an expression is not made of single terms (a
+        phrase of several, a prefix or NEAR: the ranked index, if any, draws those; the
+        best records of one of a phrase's terms seldom hold the phrase).
 
-        Each record is weighed, for each expression, by the sum over its phrases of the
-        phrase's IDF times the record's weight in the champion list of the phrase's
-        rarest term (none when it is not listed); the records listed for every
-        expression come first, then by the sum of their weights."""
+        Each record is weighed, for each expression, by the sum over its terms of the
+        term's IDF times the record's weight in the term's champion list (none when it
+        is not listed); the records listed for every expression come first, then by the
+        sum of their weights."""
         if not self.champions:
             return None
         records, _ = self._scope_totals()
@@ -315,9 +316,9 @@ class Searching(Plumbing):
             if not possible:
                 continue
             for item in possible:
-                if not isinstance(item, fts5.Phrase) or item.prefix or not item.terms:
+                if not isinstance(item, fts5.Phrase) or item.prefix or len(item.terms) != 1:
                     return None
-                term = min(item.terms, key=lambda t: (held.get(t, 0), t))
+                term = item.terms[0]
                 terms.append(term)
                 weights.append(fts5.idf(records, held.get(term, 0)))
                 groups.append(g)
