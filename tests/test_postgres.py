@@ -733,9 +733,14 @@ def test_a_pool_is_scored_as_every_match_is(
 
 
 def _lists(url: str, kb: str) -> list[tuple[object, ...]]:
-    return _psql(
+    rows = _psql(
         url, "SELECT term, pks, scores FROM lessons.champion WHERE kb = %s ORDER BY term", (kb,)
     )
+    for _term, pks, scores in rows:
+        # Best first, ties by pk.
+        pairs = list(zip(scores, pks, strict=True))  # type: ignore[call-overload]
+        assert pairs == sorted(pairs, key=lambda p: (-p[0], p[1]))
+    return rows
 
 
 def _lists_afresh(url: str, kb: str) -> list[tuple[object, ...]]:
