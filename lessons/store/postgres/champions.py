@@ -123,17 +123,22 @@ def update(store: Plumbing, kb: str, terms: Collection[str], new_ids: Sequence[s
             (wanted,),
         )
     ]
+    # Only the lists of ``terms`` are read and written; the new records hold no other
+    # terms (they are among them), so their entries need no test of the term (a test
+    # against hundreds of terms for each of a million postings took seconds).
+    others = " AND NOT c.term = ANY(?::text[])" if remake else ""
     kept = (
         "SELECT c.term, e.pk, e.s FROM champion c CROSS JOIN LATERAL unnest(c.pks, c.scores)"
-        f" e(pk, s) WHERE c.kb = {kb} AND c.term = ANY(?::text[])"
-        " AND NOT c.term = ANY(?::text[]) AND EXISTS (SELECT 1 FROM record r WHERE r.pk = e.pk)"
+        f" e(pk, s) WHERE c.kb = {kb} AND c.term = ANY(?::text[]){others}"
+        " AND EXISTS (SELECT 1 FROM record r WHERE r.pk = e.pk)"
     )
     fresh = entries_sql(
-        "r.pk = ANY(?::int[]) AND u.lexeme = ANY(?::text[]) AND NOT u.lexeme = ANY(?::text[])"
+        "r.pk = ANY(?::int[])" + (" AND NOT u.lexeme = ANY(?::text[])" if remake else "")
     )
     parts = [kept, fresh]
-    params: list[object] = [wanted, remake, new_pks, wanted, remake]
+    params: list[object] = [wanted, *([remake] if remake else []), new_pks]
     if remake:
+        params.append(remake)
         parts.append(entries_sql(f"r.kb = {kb} AND u.lexeme = ANY(?::text[])"))
         params.append(remake)
     # One statement reads the lists as they were and writes them anew.
