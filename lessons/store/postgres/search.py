@@ -324,10 +324,28 @@ class Searching(Plumbing):
                 groups.append(g)
         if not terms:
             return None
+        scope = self.seen("c")
+        if len(terms) == 1:
+            # One term (a word's as typed): its lists' best, with no sum to make.
+            rows = self.all(
+                "SELECT e.pk FROM champion c CROSS JOIN LATERAL unnest(c.pks, c.scores)"
+                f" AS e(pk, s) WHERE c.term = ?{scope} ORDER BY e.s DESC, e.pk LIMIT {POOL}",
+                (terms[0],),
+            )
+            return [r[0] for r in rows]
+        if len(set(terms)) == len(terms) == len(set(groups)):
+            # A term per expression: how many expressions list a record is its count.
+            rows = self.all(
+                "SELECT e.pk FROM unnest(?::text[], ?::float8[]) AS q(t, w) JOIN champion c"
+                f" ON c.term = q.t{scope} CROSS JOIN LATERAL unnest(c.pks, c.scores) AS e(pk, s)"
+                f" GROUP BY e.pk ORDER BY count(*) DESC, sum(q.w * e.s) DESC, e.pk LIMIT {POOL}",
+                (terms, weights),
+            )
+            return [r[0] for r in rows]
         rows = self.all(
             "WITH q AS (SELECT * FROM unnest(?::text[], ?::float8[], ?::int[]) AS q(t, w, g)),"
             " e AS (SELECT q.g, e.pk, sum(q.w * e.s) AS s FROM q JOIN champion c ON c.term = q.t"
-            f"{self.seen('c')} CROSS JOIN LATERAL unnest(c.pks, c.scores) AS e(pk, s)"
+            f"{scope} CROSS JOIN LATERAL unnest(c.pks, c.scores) AS e(pk, s)"
             " GROUP BY q.g, e.pk)"
             f" SELECT pk FROM e GROUP BY pk ORDER BY count(*) DESC, sum(s) DESC, pk LIMIT {POOL}",
             (terms, weights, groups),
