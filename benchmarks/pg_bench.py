@@ -18,7 +18,9 @@ At each checkpoint (a number of knowledge bases) the last one is published anew,
 timed, into the index as it stands, and then, median of ``--runs``, wall clock, from a
 folder that is no knowledge base (so no publication first):
 
-- publishing it again with nothing changed;
+- publishing it again with nothing changed (``--words-only``: every publication is
+  ``index --words-only``, the words without the vectors, which `index` otherwise
+  computes after them: a transformer's minutes for 10,000 records);
 - ``search`` of one word, two words, a phrase, a typo, one word in one knowledge
   base (``--from-kb``), ``list --tag``, ``show KB:ID``.
 
@@ -63,11 +65,16 @@ def fresh_database(admin: str, url: str) -> None:
     psql(admin, f'CREATE DATABASE "{name}"')
 
 
+# `index` embeds the new records after publishing their words (a transformer's minutes
+# for 10,000); --words-only makes every publication here `index --words-only`.
+INDEX = ["index"]
+
+
 def publish(root: Path, url: str) -> tuple[float, int]:
     """Seconds and exit code of one `lessons --db URL index` in ``root``."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [*LESSONS, "--db", url, "index"],
+        [*LESSONS, "--db", url, *INDEX],
         cwd=root,
         env=ENV,
         stdout=subprocess.DEVNULL,
@@ -91,7 +98,7 @@ def measure(
     url: str, work: Path, root: Path, ids: list[str], n: int, runs: int, took: float
 ) -> dict[str, tuple[float, int]]:
     out: dict[str, tuple[float, int]] = {"publish a new knowledge base": (took, 0)}
-    t, _rss, code = timed([*LESSONS, "--kb", str(root), "--db", url, "index"], runs)
+    t, _rss, code = timed([*LESSONS, "--kb", str(root), "--db", url, *INDEX], runs)
     out["publish again, nothing changed"] = (t, code)
     anywhere = work / "elsewhere"
     anywhere.mkdir(exist_ok=True)
@@ -168,6 +175,26 @@ def copy_kb(url: str, old: str, new: str) -> None:
                 f" FROM lessons.{table} WHERE kb = %(old)s",
                 p,
             )
+        # The champion lists (schema version 5), their records the copies' own.
+        if conn.execute("SELECT to_regclass('lessons.champion')").fetchone()[0] is not None:
+            conn.execute(
+                "INSERT INTO lessons.champion (term, kb, pks, scores)"
+                " SELECT c.term, %(new)s, array_agg(n.pk ORDER BY e.i), array_agg(e.s ORDER BY e.i)"
+                " FROM lessons.champion c"
+                " CROSS JOIN LATERAL unnest(c.pks, c.scores) WITH ORDINALITY e(pk, s, i)"
+                " JOIN lessons.record o ON o.pk = e.pk"
+                " JOIN lessons.record n ON n.kb = %(new)s AND n.id = o.id"
+                " WHERE c.kb = %(old)s GROUP BY c.term",
+                p,
+            )
+        # The vectors too (by record id: each copy's records have pks of their own), so
+        # that a hybrid search at this size reads as many vectors as a published index's.
+        conn.execute(
+            "INSERT INTO lessons.record_vector (pk, digest, vec) SELECT n.pk, v.digest, v.vec"
+            " FROM lessons.record o JOIN lessons.record n ON n.kb = %(new)s AND n.id = o.id"
+            " JOIN lessons.record_vector v ON v.pk = o.pk WHERE o.kb = %(old)s",
+            p,
+        )
 
 
 # The indexes a bulk copy drops and builds again afterwards (store/migrations.py).
@@ -262,6 +289,11 @@ def main() -> None:
     )
     parser.add_argument("--fill-only", action="store_true", help="Publish, measure nothing.")
     parser.add_argument(
+        "--words-only",
+        action="store_true",
+        help="Publish with `index --words-only` (no vectors: the publication alone is timed).",
+    )
+    parser.add_argument(
         "--copy",
         type=int,
         default=0,
@@ -269,6 +301,8 @@ def main() -> None:
         help="Past the first N knowledge bases, fill with SQL copies of them (faster).",
     )
     args = parser.parse_args()
+    if args.words_only:
+        INDEX.append("--words-only")
     compile_package()
     if not args.reuse:
         fresh_database(args.admin, args.db)

@@ -546,7 +546,7 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     from lessons.store import migrations
 
     ops, web = two
-    assert migrations.CURRENT == 4
+    assert migrations.CURRENT == 5
     rows = "SELECT kb, id, pk FROM lessons.record ORDER BY kb, id"
     documents = "SELECT kb, id, tsv::text, ntok, starts FROM lessons.record ORDER BY kb, id"
     made = _psql(pg_url, documents)
@@ -556,9 +556,14 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
         " ORDER BY 1, 2"
     )
     kept = _psql(pg_url, statistics)
-    # Schema version 1 is version 4 without the ranked (RUM) index (version 2), the
-    # vector tables (version 3), and with the server's own document in place of the
-    # one lessons makes and without the search statistics (version 4).
+    lists = "SELECT kb, term, pks, scores FROM lessons.champion ORDER BY kb, term"
+    listed = _psql(pg_url, lists)
+    assert listed
+    # Schema version 1 is version 5 without the ranked (RUM) index (version 2), the
+    # vector tables (version 3), with the server's own document in place of the one
+    # lessons makes and without the search statistics (version 4), and without the
+    # champion lists (version 5).
+    _psql(pg_url, "DROP TABLE lessons.champion")
     _psql(pg_url, "DROP INDEX IF EXISTS lessons.ix_record_rum")
     _psql(pg_url, "DROP TABLE lessons.record_vector, lessons.vector")
     _psql(pg_url, "DROP TABLE lessons.term, lessons.kb_total")
@@ -577,12 +582,12 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     _grant_read(pg_url, reader)
     refused = web.run("--db", reader, "list")
     assert refused.exit_code == 2
-    assert "needs upgrading from schema version 1 to 4" in refused.stderr
+    assert "needs upgrading from schema version 1 to 5" in refused.stderr
     # The next command of a publishing role upgrades it, and publishes nothing again.
     res = ops.run("--db", pg_url, "index")
     assert res.exit_code == 0, res.stderr
     assert res.stderr == "+0 added  ~0 changed  -0 removed\n"
-    assert _psql(pg_url, "SELECT value FROM lessons.meta WHERE key = 'schema'") == [("4",)]
+    assert _psql(pg_url, "SELECT value FROM lessons.meta WHERE key = 'schema'") == [("5",)]
     tables = (
         "SELECT to_regclass('lessons.vector') IS NOT NULL,"
         " to_regclass('lessons.record_vector') IS NOT NULL"
@@ -593,6 +598,8 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     # would have made it.
     assert _psql(pg_url, documents) == made
     assert _psql(pg_url, statistics) == kept
+    # The champion lists made from them, as the publications had kept them.
+    assert _psql(pg_url, lists) == listed
     found = ops.run("--db", pg_url, "search", "disk", "--ids")
     assert found.exit_code == 0 and found.stdout.strip(), found.stderr
     has_rum = _psql(pg_url, "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'")
@@ -722,4 +729,129 @@ def test_a_pool_is_scored_as_every_match_is(
     monkeypatch.setattr(pg_search, "KEPT_SCORES", 1)
     store._forget_reads()
     assert ranked() == exact
+    base.close()
+
+
+def _lists(url: str, kb: str) -> list[tuple[object, ...]]:
+    rows = _psql(
+        url, "SELECT term, pks, scores FROM lessons.champion WHERE kb = %s ORDER BY term", (kb,)
+    )
+    for _term, pks, scores in rows:
+        # Best first, ties by pk.
+        pairs = list(zip(scores, pks, strict=True))  # type: ignore[call-overload]
+        assert pairs == sorted(pairs, key=lambda p: (-p[0], p[1]))
+    return rows
+
+
+def _lists_afresh(url: str, kb: str) -> list[tuple[object, ...]]:
+    """The lists of ``kb`` made from nothing (in a transaction rolled back)."""
+    from lessons.store.base import sql_text
+    from lessons.store.postgres import champions, open_postgres
+
+    store = open_postgres(url)
+    try:
+        store.execute("SET search_path = lessons")
+        champions.build_kb(store, sql_text(kb))
+        rows = store.all("SELECT term, pks, scores FROM champion WHERE kb = ? ORDER BY term", (kb,))
+    finally:
+        store.conn.rollback()
+        store.close()
+    return [tuple(r) for r in rows]
+
+
+def test_champion_lists_follow_every_change_of_a_knowledge_base(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each publication rewrites the champion lists of the terms its records hold, of
+    its own knowledge base only: after additions, edits and removals they are the
+    lists made afresh, full lists that lost a record included."""
+    from lessons.store.postgres import champions
+
+    monkeypatch.setattr(champions, "CHAMPIONS", 2)
+    ops, _web = two
+    theirs = _lists(pg_url, "web")
+    assert theirs and _lists(pg_url, "ops") == _lists_afresh(pg_url, "ops")
+    for n in range(4):
+        ops.add(f"disk-{n}", title="Disk " * (n + 1) + "filled", summary="The disk again.")
+    assert ops.run("--db", pg_url, "index").exit_code == 0
+    lists = dict((t, (p, s)) for t, p, s in _lists(pg_url, "ops"))
+    assert len(lists["disk"][0]) == 2  # type: ignore[arg-type]
+    assert lists == dict((t, (p, s)) for t, p, s in _lists_afresh(pg_url, "ops"))
+    # The best of a full list is edited (it is published anew: a new pk), another
+    # record removed, one added; then the best removed outright.
+    best = _psql(pg_url, "SELECT id FROM lessons.record WHERE pk = %s", (lists["disk"][0][0],))  # type: ignore[index]
+    ops.add(str(best[0][0]), title="Filled", summary="Not the word any more.")
+    (ops.entries / "disk-0.yaml").unlink()
+    ops.add("disk-new", title="Disk disk disk disk disk", summary="Disk.")
+    assert ops.run("--db", pg_url, "index").exit_code == 0
+    assert _lists(pg_url, "ops") == _lists_afresh(pg_url, "ops")
+    top = _lists(pg_url, "ops")
+    first = next(p for t, p, _ in top if t == "disk")[0]  # type: ignore[index]
+    rid = _psql(pg_url, "SELECT id FROM lessons.record WHERE pk = %s", (first,))[0][0]
+    (ops.entries / f"{rid}.yaml").unlink()
+    assert ops.run("--db", pg_url, "index").exit_code == 0
+    assert _lists(pg_url, "ops") == _lists_afresh(pg_url, "ops")
+    # Another knowledge base's lists were never touched; --rebuild and --drop keep to
+    # their own.
+    assert _lists(pg_url, "web") == theirs
+    assert ops.run("--db", pg_url, "index", "--rebuild").exit_code == 0
+    assert _lists(pg_url, "ops") == _lists_afresh(pg_url, "ops")
+    assert ops.run("--db", pg_url, "index", "--drop").exit_code == 0
+    assert _lists(pg_url, "ops") == [] and _lists(pg_url, "web") == theirs
+
+
+def test_champion_lists_give_the_pool_only_past_the_threshold(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to EXACT_UP_TO matches every match is scored, lists or not (the rankings do
+    not change at small scale); past it, a word's pool is the best of its champion
+    lists, and the ranked (RUM) index is not scanned."""
+    import lessons.store.postgres.search as pg_search
+    from lessons.kb import KnowledgeBase
+    from lessons.search import DEFAULT_TUNING, search
+
+    ops, _web = two
+    for n in range(6):
+        ops.add(f"disk-{n}", title="Disk " * (6 - n), summary=f"Log {'log ' * n}rotation.")
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    assert store.champions
+    tuning = replace(DEFAULT_TUNING, feedback_weight=0.0)
+    queries = ["disk", "log", "disk log", "disk rotation", "web disk"]
+
+    def ranked() -> list[object]:
+        out: list[object] = []
+        for q in queries:
+            result = search(store, q, mode="lexical", tuning=tuning)
+            out.append((result.total, [(h.id, round(h.score, 9)) for h in result.hits]))
+        return out
+
+    exact = ranked()
+    monkeypatch.setattr(store, "champions", False)
+    store._forget_reads()
+    assert ranked() == exact
+    monkeypatch.setattr(store, "champions", True)
+
+    def no_scan(query: str) -> list[int]:
+        raise AssertionError(f"the ranked index was scanned for {query}")
+
+    monkeypatch.setattr(store, "_ranked_pool", no_scan)
+    # Past the threshold, with a pool holding every list: the same ranking.
+    monkeypatch.setattr(pg_search, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(pg_search, "POOL", 1000)
+    store._forget_reads()
+    assert [hits for _, hits in ranked()] == [hits for _, hits in exact]  # type: ignore[misc]
+    # A pool of two: the records of the word's champion list with the most weight.
+    monkeypatch.setattr(pg_search, "POOL", 2)
+    store._forget_reads()
+    top = _psql(
+        pg_url,
+        "SELECT r.id FROM lessons.champion c, unnest(c.pks) WITH ORDINALITY p(pk, i),"
+        " lessons.record r WHERE r.pk = p.pk AND c.term = 'disk' AND c.kb = 'ops'"
+        " ORDER BY p.i LIMIT 2",
+    )
+    assert [h.id for h in search(store, "disk", mode="lexical", tuning=tuning).hits] == [
+        str(r[0]) for r in top
+    ]
     base.close()

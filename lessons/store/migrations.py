@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lessons.store.postgres.schema import Schema
 
 # The schema version this lessons writes and reads. Bump it with a step below.
-CURRENT = 4
+CURRENT = 5
 
 
 def _ranked_index(store: Schema) -> None:
@@ -126,9 +126,26 @@ def remake_documents(store: Schema, batch: int = 2000) -> None:
     store.execute("DROP TABLE new_doc")
 
 
+def _champions(store: Schema) -> None:
+    """Version 5: each term's best records of each knowledge base (the champion lists,
+    store/postgres/champions.py), made here from the documents the index holds, one
+    knowledge base at a time; every publication keeps its own up to date from then on."""
+    from lessons.store.base import sql_text
+    from lessons.store.postgres import champions
+
+    champions.table(store)
+    for (kb,) in store.all("SELECT kb FROM kb_total ORDER BY kb"):
+        champions.build_kb(store, sql_text(kb))
+
+
 # version -> the statements that bring an index of the version before it to it. An
 # index made from nothing is created at CURRENT directly from the models (_create).
-STEPS: dict[int, Callable[[Schema], None]] = {2: _ranked_index, 3: _vectors, 4: _documents}
+STEPS: dict[int, Callable[[Schema], None]] = {
+    2: _ranked_index,
+    3: _vectors,
+    4: _documents,
+    5: _champions,
+}
 
 
 def check_version(store: Schema, version: int | None) -> None:
@@ -231,6 +248,9 @@ def _create(store: Schema) -> None:
     store.execute("ALTER TABLE record ADD COLUMN starts integer[]")
     store.execute("CREATE INDEX ix_record_tsv ON record USING gin (tsv)")
     statistics_tables(store)
+    from lessons.store.postgres import champions
+
+    champions.table(store)
     _trigrams(store)
     _ranked_index(store)
 

@@ -31,6 +31,13 @@ class Plumbing(Store):
         # Terms, records and tokens added since the statistics were last written.
         self._terms: Counter[str] = Counter()
         self._added = [0, 0]
+        # What a publication changed, for its champion lists (publish.py): the terms of
+        # the records it added or removed, and the ids it added.
+        self._touched_terms: set[str] = set()
+        self._new_ids: list[str] = []
+        # The champion lists (store/migrations.py, version 5): each term's best records
+        # of each knowledge base, the candidates of a word too common to score every match.
+        self.champions = False
         # (records, tokens) of the scope, once per process: BM25's N and average length.
         self._totals: tuple[int, int] | None = None
         # Expression -> (scores, matches) in the current read snapshot (search.py).
@@ -140,18 +147,24 @@ class Plumbing(Store):
         try:
             self.begin()
             yield
+            self._before_commit()
         except BaseException:
             self._rollback()
             raise
         finally:
             self._writing = False
             self._forget_reads()
+            self._touched_terms, self._new_ids = set(), []
         try:
             self.conn.commit()
         except Exception as exc:
             self._fail(exc, committing=True)
         finally:
             self._read_mode()
+
+    def _before_commit(self) -> None:
+        """The last statements of a write transaction (publish.py keeps what depends on
+        everything the publication changed up to date here)."""
 
     def _read_mode(self) -> None:
         from psycopg import IsolationLevel

@@ -44,6 +44,7 @@ def words_of(*texts: str | None) -> set[str]:
 
 
 _WORD_INDEXES = [RECORD_COLUMNS.index(c) for c in WORD_COLUMNS]
+_ID = RECORD_COLUMNS.index("id")
 
 
 class Publishing(Plumbing):
@@ -67,8 +68,10 @@ class Publishing(Plumbing):
         if table == "record":
             docs = fts5.documents([[row[i] for i in _FTS_INDEXES] for row in rows])
             columns = (*columns, *DOC_COLUMNS)
+            self._new_ids += [row[_ID] for row in rows]
             for doc in docs:
                 self._terms.update(doc.terms)
+                self._touched_terms.update(doc.terms)
                 self._added[0] += 1
                 self._added[1] += doc.length
         try:
@@ -120,9 +123,17 @@ class Publishing(Plumbing):
         for row in rows:
             tokens += row[0]
             terms.update(row[1])
+            self._touched_terms.update(row[1])
             counts.update(words_of(*row[2:]))
         self._add_words(counts, -1)
         self._add_terms(terms, len(rows), tokens, sign=-1)
+
+    def _before_commit(self) -> None:
+        # The champion lists of the terms this publication's records hold (champions.py).
+        if self._touched_terms and self.home is not None:
+            from lessons.store.postgres import champions
+
+            champions.update(self, self.own_kb(), self._touched_terms, self._new_ids)
 
     def _add_terms(self, counts: Counter[str], records: int, tokens: int, sign: int = 1) -> None:
         """Add (or take away) documents to the home knowledge base's statistics."""

@@ -7,7 +7,18 @@ from lessons.store.postgres.connect import LOCK_CLASS, LOCK_WAIT, NAMESPACE
 from lessons.store.postgres.plumbing import Plumbing
 
 WRITE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-TABLES = ("record", "file", "tag", "link", "action", "meta", "word", "term", "kb_total")
+TABLES = (
+    "record",
+    "file",
+    "tag",
+    "link",
+    "action",
+    "meta",
+    "word",
+    "term",
+    "kb_total",
+    "champion",
+)
 
 
 class Schema(Plumbing):
@@ -59,6 +70,8 @@ class Schema(Plumbing):
 
         found = self.one(f"SELECT to_regclass('{NAMESPACE}.{RANKED_INDEX}')")
         self.ranked = found[0] is not None
+        lists = self.one(f"SELECT to_regclass('{NAMESPACE}.champion')")
+        self.champions = lists[0] is not None
         self.trigrams = self._has_trigrams()
 
     def ensure_schema(self, fingerprint: str) -> bool:
@@ -98,7 +111,7 @@ class Schema(Plumbing):
         self.execute(f"DELETE FROM tag WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM action WHERE kb = {kb} AND record_id IN {ids}")
         self.execute(f"DELETE FROM link WHERE kb = {kb} AND src IN {ids}")
-        for table in ("record", "file", "word", "term", "kb_total"):
+        for table in ("record", "file", "word", "term", "kb_total", "champion"):
             self.execute(f"DELETE FROM {table} WHERE kb = {kb}")
         self.execute(f"DELETE FROM meta WHERE kb = {kb}")
         self._totals = None

@@ -196,7 +196,7 @@ class Searching(Plumbing):
             return {}, 0
         pool: list[int] | None = None
         estimate = 0
-        if self.ranked or among is not None:
+        if self.ranked or self.champions or among is not None:
             at_least = max((n for n in known if n is not None), default=0)
             if all(n is not None for n in known):
                 estimate = sum(n or 0 for n in known)
@@ -210,10 +210,16 @@ class Searching(Plumbing):
             if estimate > EXACT_UP_TO and among is not None:
                 # The caller reads these records' scores only: no index ranking at all.
                 pool = list(among)
+            elif estimate > EXACT_UP_TO and (best := self._champion_pool([items], held)):
+                # The best of the champion lists of its terms (champions.py).
+                pool = best
             elif estimate > EXACT_UP_TO and self.ranked:
                 # Ranked by the whole expression, as written (the index's rank of a
                 # record depends on every word of the query, even one no record holds).
                 pool = self._ranked_pool(fts5.tsquery(items))
+            elif estimate > EXACT_UP_TO:
+                # Neither lists for this expression nor a ranked index: every match.
+                pool, estimate = None, 0
             elif pool is None:
                 # Every match, read as a pool is (below): fewer reads of the documents.
                 pool = self._matching(query, EXACT_UP_TO + 1)
@@ -253,7 +259,7 @@ class Searching(Plumbing):
         return scores, self._count(query)
 
     def candidates(self, exprs: Sequence[str]) -> list[int] | None:
-        if not self.ranked:
+        if not (self.ranked or self.champions):
             return None
         parsed = [fts5.parse(e) for e in exprs if e]
         queries = [fts5.tsquery(items) for items in parsed]
@@ -266,6 +272,16 @@ class Searching(Plumbing):
         union = " | ".join(f"({q})" for q in queries)
         if at_least <= EXACT_UP_TO and self._count(union, EXACT_UP_TO + 1) <= EXACT_UP_TO:
             return None
+        # The best of the words' champion lists (champions.py): the records in every
+        # word's lists first.
+        held: dict[str, int] = {}
+        for _, _, counts in counted:
+            held.update(counts)
+        best = self._champion_pool(parsed, held)
+        if best:
+            return best
+        if not self.ranked:
+            return None
         # The best by the ranked index of the records matching every word: records
         # holding them all come first, and the best of each word alone would seldom
         # hold the others. One scan of the index where one per word and form was made.
@@ -276,6 +292,65 @@ class Searching(Plumbing):
             for q in queries:
                 pool += self._ranked_pool(q)
         return list(dict.fromkeys(pool))
+
+    def _champion_pool(
+        self, exprs: Sequence[Sequence[fts5.Item]], held: Mapping[str, int]
+    ) -> list[int] | None:
+        """The POOL best records of the champion lists (champions.py) of some FTS5
+        expressions' terms, or None where an expression is not made of single terms (a
+        phrase of several, a prefix or NEAR: the ranked index, if any, draws those; the
+        best records of one of a phrase's terms seldom hold the phrase).
+
+        Each record is weighed, for each expression, by the sum over its terms of the
+        term's IDF times the record's weight in the term's champion list (none when it
+        is not listed); the records listed for every expression come first, then by the
+        sum of their weights."""
+        if not self.champions:
+            return None
+        records, _ = self._scope_totals()
+        terms: list[str] = []
+        weights: list[float] = []
+        groups: list[int] = []
+        for g, items in enumerate(exprs):
+            possible = _possible(items, held)
+            if not possible:
+                continue
+            for item in possible:
+                if not isinstance(item, fts5.Phrase) or item.prefix or len(item.terms) != 1:
+                    return None
+                term = item.terms[0]
+                terms.append(term)
+                weights.append(fts5.idf(records, held.get(term, 0)))
+                groups.append(g)
+        if not terms:
+            return None
+        scope = self.seen("c")
+        if len(terms) == 1:
+            # One term (a word's as typed): its lists' best, with no sum to make.
+            rows = self.all(
+                "SELECT e.pk FROM champion c CROSS JOIN LATERAL unnest(c.pks, c.scores)"
+                f" AS e(pk, s) WHERE c.term = ?{scope} ORDER BY e.s DESC, e.pk LIMIT {POOL}",
+                (terms[0],),
+            )
+            return [r[0] for r in rows]
+        if len(set(terms)) == len(terms) == len(set(groups)):
+            # A term per expression: how many expressions list a record is its count.
+            rows = self.all(
+                "SELECT e.pk FROM unnest(?::text[], ?::float8[]) AS q(t, w) JOIN champion c"
+                f" ON c.term = q.t{scope} CROSS JOIN LATERAL unnest(c.pks, c.scores) AS e(pk, s)"
+                f" GROUP BY e.pk ORDER BY count(*) DESC, sum(q.w * e.s) DESC, e.pk LIMIT {POOL}",
+                (terms, weights),
+            )
+            return [r[0] for r in rows]
+        rows = self.all(
+            "WITH q AS (SELECT * FROM unnest(?::text[], ?::float8[], ?::int[]) AS q(t, w, g)),"
+            " e AS (SELECT q.g, e.pk, sum(q.w * e.s) AS s FROM q JOIN champion c ON c.term = q.t"
+            f"{scope} CROSS JOIN LATERAL unnest(c.pks, c.scores) AS e(pk, s)"
+            " GROUP BY q.g, e.pk)"
+            f" SELECT pk FROM e GROUP BY pk ORDER BY count(*) DESC, sum(s) DESC, pk LIMIT {POOL}",
+            (terms, weights, groups),
+        )
+        return [r[0] for r in rows]
 
     def _ranked_pool(self, query: str) -> list[int]:
         """The POOL records of the scope the ranked (RUM) index puts first for a tsquery."""
