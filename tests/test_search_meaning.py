@@ -476,7 +476,7 @@ def machine_room(kb: KB) -> KnowledgeBase:
 
 def _coverage(base: KnowledgeBase, text: str) -> float:
     from lessons.filters import Filters
-    from lessons.search.lexical import rank
+    from lessons.search.lexical import coverage, rank
     from lessons.search.plan import DEFAULT_TUNING, plan_query
 
     plan = plan_query(
@@ -487,7 +487,7 @@ def _coverage(base: KnowledgeBase, text: str) -> float:
         tuning=DEFAULT_TUNING,
         language=get_language("english"),
     )
-    return rank(base.store, plan, Filters(), DEFAULT_TUNING, 10).coverage
+    return coverage(base.store, rank(base.store, plan, Filters(), DEFAULT_TUNING, 10))
 
 
 def test_coverage_is_the_idf_weighted_share_of_the_query_the_words_found(

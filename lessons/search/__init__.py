@@ -32,7 +32,7 @@ from lessons.errors import NoMatchError, UsageError
 from lessons.filters import Filters
 from lessons.search.fuse import Fused, pooled, rrf
 from lessons.search.language import Language, get_language
-from lessons.search.lexical import Ranking, Scored, rank
+from lessons.search.lexical import Ranking, Scored, coverage, rank
 from lessons.search.plan import DEFAULT_TUNING, Concept, Plan, Tuning, plan_query
 from lessons.search.query import (
     FIELDS,
@@ -181,7 +181,11 @@ def search(
         near = _meaning(store, plan, filters, depth, lexical.hits)
     showing = _showing(text, plan.corrected) if plan.corrected else None
     by_lexical = {h.pk: h for h in lexical.hits}
-    fused = _fuse(lexical, near, mode, tiered, tuning)
+    # The words' say in the fusion: the share of the query they found (lexical.py).
+    say = 1.0
+    if near is not None and mode == "hybrid" and tuning.coverage:
+        say = coverage(store, lexical)
+    fused = _fuse(lexical, near, mode, tiered, tuning, say)
     if not fused:
         raise NoMatchError(
             f"nothing matches '{_short(showing or text)}'"
@@ -256,7 +260,12 @@ def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
 
 
 def _fuse(
-    lexical: Ranking, near: Nearest | None, mode: str, tiered: bool, tuning: Tuning
+    lexical: Ranking,
+    near: Nearest | None,
+    mode: str,
+    tiered: bool,
+    tuning: Tuning,
+    lexical_weight: float = 1.0,
 ) -> list[Fused]:
     """The records in their final order (fuse.py says how)."""
     lex = (
@@ -275,7 +284,7 @@ def _fuse(
         semantic_z=near.z,
         cosine_of=cosines.get,
         tiered=tiered,
-        lexical_weight=lexical.coverage if tuning.coverage else 1.0,
+        lexical_weight=lexical_weight,
     )
 
 

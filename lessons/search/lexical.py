@@ -9,7 +9,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lessons.filters import Filters
@@ -45,10 +45,9 @@ class Ranking:
     hits: list[Scored]  # the best records, best first
     total: int  # records matching at all
     literal: int  # records holding every word as typed
-    # How much of the query the words found: the IDF-weighted share of the concepts
-    # that the best-covered of the first hits satisfies (``coverage``); fusion gives
-    # the words that much of a say.
-    coverage: float = 1.0
+    # Each concept's records (``coverage`` reads them; fusion gives the words the
+    # share of the query they found).
+    satisfied: list[Collection[int]] = field(default_factory=list)
 
 
 def rank(
@@ -161,8 +160,7 @@ def rank(
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
     if not extra:
-        hits = first[:depth]
-        return Ranking(hits, len(totals), len(as_typed_all), _coverage(store, hits, satisfied))
+        return Ranking(first[:depth], len(totals), len(as_typed_all), satisfied)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(alts_fts(extra), totals.keys())
@@ -182,15 +180,14 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
-    hits = (head + rest)[:depth]
-    return Ranking(hits, len(totals), len(as_typed_all), _coverage(store, hits, satisfied))
+    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), satisfied)
 
 
 # The hits whose coverage of the query is looked at: a page of results.
 COVERAGE_DEPTH = 10
 
 
-def _coverage(store: Any, hits: Sequence[Scored], satisfied: Sequence[Collection[int]]) -> float:
+def coverage(store: Any, ranking: Ranking) -> float:
     """The share of the query that the best-covered of the first ``COVERAGE_DEPTH`` hits
     satisfies, each concept weighted by its inverse document frequency (ln N/df; a word
     in no record weighs most, one in every record nothing): 1 when one of them holds
@@ -201,6 +198,7 @@ def _coverage(store: Any, hits: Sequence[Scored], satisfied: Sequence[Collection
     described in words the records do not use (a paraphrase) leaves the words little
     to find, and fusion then leans on meaning instead of on matches of its commonest
     words. Measured in docs/search.md (no constant was fitted)."""
+    hits, satisfied = ranking.hits, ranking.satisfied
     if len(satisfied) < 2 or not hits:
         return 1.0
     n = max(store.count(), 1)
