@@ -46,7 +46,7 @@ class Tuning:
     # 3: also every word through variants, synonyms or corrections before the rest.
     # Measured on the four judged sets, 2 scored MRR -0.005, +0.013, +0.004 and 0.
     tiers: int = 2
-    # Fusion gives the words the share of the query they found (lexical.py, _coverage).
+    # Fusion gives the words the share of the query they found (lexical.coverage).
     coverage: bool = True
 
 
