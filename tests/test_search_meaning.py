@@ -487,7 +487,8 @@ def _coverage(base: KnowledgeBase, text: str) -> float:
         tuning=DEFAULT_TUNING,
         language=get_language("english"),
     )
-    return coverage(base.store, rank(base.store, plan, Filters(), DEFAULT_TUNING, 10))
+    ranking = rank(base.store, plan, Filters(), DEFAULT_TUNING, 10)
+    return coverage(ranking, base.store.count())
 
 
 def test_coverage_is_the_idf_weighted_share_of_the_query_the_words_found(

@@ -118,8 +118,7 @@ def _meaning(store: Any, rid: str) -> Any:
     from lessons.search import INLINE_EMBED
     from lessons.search.semantic import close_to_record, fill_vectors
 
-    fill_vectors(store, INLINE_EMBED)
-    near = close_to_record(store, rid, POOL)
+    near = close_to_record(store, rid, POOL, fill_vectors(store, INLINE_EMBED))
     return near if near is not None and near.std > 0 else None
 
 

@@ -184,7 +184,7 @@ def search(
     # The words' say in the fusion: the share of the query they found (lexical.py).
     say = 1.0
     if near is not None and mode == "hybrid" and tuning.coverage:
-        say = coverage(store, lexical)
+        say = coverage(lexical, near.records)
     fused = _fuse(lexical, near, mode, tiered, tuning, say)
     if not fused:
         raise NoMatchError(
@@ -300,7 +300,7 @@ def _meaning(
     has no vectors at all."""
     from lessons.search.semantic import fill_vectors, nearest
 
-    fill_vectors(store, INLINE_EMBED)
+    counts = fill_vectors(store, INLINE_EMBED)
     words = plan.meaning
     if not words:
         return None
@@ -317,6 +317,7 @@ def _meaning(
         allowed,
         depth,
         also=[h.pk for h in lexical],
+        counts=counts,
     )
     return near if near.with_vectors else None
 

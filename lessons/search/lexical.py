@@ -187,9 +187,10 @@ def rank(
 COVERAGE_DEPTH = 10
 
 
-def coverage(store: Any, ranking: Ranking) -> float:
+def coverage(ranking: Ranking, records: int) -> float:
     """The share of the query that the best-covered of the first ``COVERAGE_DEPTH`` hits
-    satisfies, each concept weighted by its inverse document frequency (ln N/df; a word
+    satisfies, each concept weighted by its inverse document frequency (ln N/df, N the
+    index's ``records``; a word
     in no record weighs most, one in every record nothing): 1 when one of them holds
     every concept, near 0 when they hold only the query's commonest words.
 
@@ -201,7 +202,7 @@ def coverage(store: Any, ranking: Ranking) -> float:
     hits, satisfied = ranking.hits, ranking.satisfied
     if len(satisfied) < 2 or not hits:
         return 1.0
-    n = max(store.count(), 1)
+    n = max(records, 1)
     weights = [math.log(n / max(len(pks), 1)) if len(pks) < n else 0.0 for pks in satisfied]
     total = sum(weights)
     if total <= 0.0:

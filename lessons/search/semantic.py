@@ -189,12 +189,14 @@ def nearest(
     depth: int = 100,
     model: Model | None = None,
     also: Iterable[int] = (),
+    counts: tuple[int, int] | None = None,
 ) -> Nearest:
     """The ``depth`` records whose vectors are closest to the text's (of those ``allowed``),
     and the cosines of the records ``also`` names. Beyond ``EVERY_VECTOR_UP_TO``
-    records, only the records ``also`` names are compared (none: no ranking)."""
+    records, only the records ``also`` names are compared (none: no ranking).
+    ``counts``: the store's ``vector_counts()`` when the caller has just read them."""
     model = model or load_model()
-    with_vec, records = store.vector_counts()
+    with_vec, records = counts or store.vector_counts()
     wanted = list(also)
     among = wanted if records > EVERY_VECTOR_UP_TO else None
     rows = usable(store.record_vectors(among), model.dim)
@@ -232,28 +234,35 @@ def _best(pks: np.ndarray, sims: np.ndarray, depth: int) -> list[tuple[int, floa
     return [(int(pks[i]), float(sims[i])) for i in top]
 
 
-def fill_vectors(store: Any, at_most: int) -> None:
+def fill_vectors(store: Any, at_most: int) -> tuple[int, int]:
     """Give records without a vector one, when there are at most ``at_most`` of them
     (a few records: tens of milliseconds each); best-effort: an index that cannot be
-    written is used with the vectors it has."""
-    with_vec, records = store.vector_counts()
+    written is used with the vectors it has. Returns ``vector_counts()`` as they stand
+    after it (for ``nearest`` and ``close_to_record``, which would count again)."""
+    counts = store.vector_counts()
+    with_vec, records = counts
     if with_vec and store.get_meta(VECTOR_MODEL_KEY) != load_model().model_id:
-        return  # another model's vectors: embedding every record again is `index`'s work
+        return counts  # another model's vectors: embedding every record is `index`'s work
     if 0 < records - with_vec <= at_most:
         with contextlib.suppress(Exception):
             update_vectors(store)
+            counts = store.vector_counts()
+    return counts
 
 
-def close_to_record(store: Any, record_id: str, depth: int = 100) -> Nearest | None:
+def close_to_record(
+    store: Any, record_id: str, depth: int = 100, counts: tuple[int, int] | None = None
+) -> Nearest | None:
     """The records closest in meaning to one record (itself left out), with the spread
-    of its cosines over the whole index; None when it has no vector yet."""
+    of its cosines over the whole index; None when it has no vector yet. ``counts`` as
+    for ``nearest``."""
     me = store.record_pk(record_id)
     dim = load_model().dim
     rows = usable(store.record_vectors(), dim)
     mine = next((vec for pk, vec in rows if pk == me), None)
     if me is None or mine is None:
         return None
-    with_vec, records = store.vector_counts()
+    with_vec, records = counts or store.vector_counts()
     query = from_bytes([mine], dim)[0]
     query /= float(np.linalg.norm(query)) or 1.0
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
