@@ -45,6 +45,8 @@ def words_of(*texts: str | None) -> set[str]:
 
 _WORD_INDEXES = [RECORD_COLUMNS.index(c) for c in WORD_COLUMNS]
 _ID = RECORD_COLUMNS.index("id")
+# Records tokenised at a time within a publication's COPY (see _insert_rows).
+_SLICE = 50
 
 
 class Publishing(Plumbing):
@@ -64,24 +66,29 @@ class Publishing(Plumbing):
         # COPY: several times faster than row inserts for a publication's batches.
         self.own_kb()  # refuses to write without a home knowledge base
         kb = self.home
-        docs: list[fts5.Document] = []
-        if table == "record":
-            docs = fts5.documents([[row[i] for i in _FTS_INDEXES] for row in rows])
+        records = table == "record"
+        if records:
             columns = (*columns, *DOC_COLUMNS)
             self._new_ids += [row[_ID] for row in rows]
-            for doc in docs:
-                self._terms.update(doc.terms)
-                self._touched_terms.update(doc.terms)
-                self._added[0] += 1
-                self._added[1] += doc.length
         try:
             cur = self.conn.cursor()
             with cur.copy(f"COPY {table} (kb, {', '.join(columns)}) FROM STDIN") as copy:
-                for k, row in enumerate(rows):
-                    if docs:
-                        doc = docs[k]
-                        row = (*row, doc.tsvector, doc.length, doc.starts)
-                    copy.write_row((kb, *row))
+                # The documents are made a slice at a time while the rows already sent
+                # are being stored: the server indexes one slice while Python tokenises
+                # the next (made all before the COPY, each waited for the other).
+                for start in range(0, len(rows), _SLICE):
+                    part = rows[start : start + _SLICE]
+                    if not records:
+                        for row in part:
+                            copy.write_row((kb, *row))
+                        continue
+                    docs = fts5.documents([[row[i] for i in _FTS_INDEXES] for row in part])
+                    for row, doc in zip(part, docs, strict=True):
+                        self._terms.update(doc.terms)
+                        self._touched_terms.update(doc.terms)
+                        self._added[0] += 1
+                        self._added[1] += doc.length
+                        copy.write_row((kb, *row, doc.tsvector, doc.length, doc.starts))
         except Exception as exc:
             self._fail(exc)
 
