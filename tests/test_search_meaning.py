@@ -173,6 +173,31 @@ def test_modes_differ_and_explain_shows_both_contributions(incidents: KnowledgeB
     assert all(h.explain and h.explain["semantic_rank"] is None for h in lexical.hits)
 
 
+def test_a_short_query_whose_words_fill_the_page_needs_no_meaning(kb: KB) -> None:
+    # Twelve records hold both words: a page of ten is those, in BM25 order, and the
+    # model is not started (a shared index at scale pays 0.3-0.5 s for it).
+    for i in range(12):
+        kb.add(f"c{i:02d}", title=f"Certificate {i} expired", summary="The team missed the renewal.")
+    kb.add("other", title="Expired passwords", summary="Nobody rotated them.")
+    from lessons.search.semantic import update_vectors
+
+    base = KnowledgeBase.open(str(kb.root))
+    base.sync()
+    update_vectors(base.store)
+    full = search(base.store, "certificate expired", limit=10)
+    assert full.mode == "lexical"
+    assert all(h.match == "all" for h in full.hits)
+    assert [h.id for h in full.hits] == [
+        h.id for h in search(base.store, "certificate expired", mode="lexical").hits
+    ]
+    # A longer page than the records holding both words: meaning orders the rest.
+    assert search(base.store, "certificate expired", limit=13).mode == "hybrid"
+    # Five words or more are not tiered: meaning is consulted however many match.
+    assert search(base.store, "certificate expired team missed renewal", limit=3).mode == (
+        "hybrid"
+    )
+
+
 def test_gibberish_finds_nothing_by_meaning(incidents: KnowledgeBase) -> None:
     with pytest.raises(NoMatchError):
         search(incidents.store, "zqxwv", exact=True)
@@ -222,7 +247,9 @@ def test_an_interrupted_embedding_keeps_what_it_did_and_search_says_so(kb: KB) -
     done = update_vectors(base.store, limit=BATCH)  # as if stopped after one batch
     assert done.embedded == BATCH
     assert base.store.vector_counts() == (BATCH, n)
-    result = search(base.store, "backup job overnight", limit=3)
+    # (Not a query whose words as typed fill the page: that one needs no meaning.)
+    result = search(base.store, "backup overnight restore", limit=3)
+    assert result.mode == "hybrid"
     assert result.vectors_missing == n - BATCH
     assert result.as_json()["without_vectors"] == n - BATCH
     rest = update_vectors(base.store)

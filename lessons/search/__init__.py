@@ -177,7 +177,7 @@ def search(
     lexical = rank(store, plan, filters, tuning, depth)
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
     near = None
-    if _wants_meaning(plan, mode, lexical.literal, limit):
+    if _wants_meaning(plan, mode, lexical.literal, limit, tiered):
         near = _meaning(store, plan, filters, depth, lexical.hits)
     showing = _showing(text, plan.corrected) if plan.corrected else None
     by_lexical = {h.pk: h for h in lexical.hits}
@@ -246,7 +246,7 @@ def search(
     )
 
 
-def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
+def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int, tiered: bool) -> bool:
     """Whether the vectors (and numpy, and the model) are needed at all."""
     if mode == "lexical":
         return False
@@ -254,9 +254,13 @@ def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int) -> bool:
         return True
     if all(c.strict for c in plan.concepts):
         return False  # phrases, prefixes and fields ask for the words themselves
-    # One word that fills the page with records holding it: the page is those records
-    # in BM25 order, and meaning would only reorder them.
-    return not (len(plan.concepts) == 1 and n_literal >= limit)
+    # A short query (records holding every word as typed come first: ``tiered``) whose
+    # words as typed fill the page: the page is those records, and meaning would only
+    # reorder them. Measured on two-word queries cut from the judged sets' queries (the
+    # two words of each with the most records, where those fill the page: 28-33 per
+    # set), reordering by meaning changed MRR by -0.035 to +0.028 (mean +0.007) and
+    # recall@10 by -0.026 to +0.010, while starting the model costs 0.3-0.5 s here.
+    return not (tiered and n_literal >= limit)
 
 
 def _fuse(
