@@ -608,6 +608,39 @@ def test_an_older_index_is_upgraded_in_place_without_publishing_again(
     assert web.run("--db", reader, "list").exit_code == 0
 
 
+def test_related_in_a_shared_index_compares_the_record_itself_when_ids_repeat(
+    make_kb: Callable[[str], KB], pg_url: str
+) -> None:
+    # The same id in two knowledge bases, about different things: meaning must be
+    # the asked record's own, and neighbours in the other knowledge base named KB:ID.
+    certs, fire = make_kb("certs"), make_kb("fire")
+    certs.config("name: certs\n")
+    fire.config("name: fire\n")
+    certs.add("dup", title="Certificate expired on the load balancer", summary="TLS lapsed.")
+    certs.add("renew", title="Renew TLS certificates automatically", summary="They lapse.")
+    fire.add("dup", title="Kitchen fire during the gala", summary="A fryer caught fire.")
+    fire.add("smoke", title="Smoke alarm ignored at the venue", summary="The fryer burned.")
+    for kb in (certs, fire):
+        for i, topic in enumerate(("Budget review", "Hiring plan", "Press release", "Survey")):
+            kb.add(f"other-{i}", title=f"{topic} ran late", summary=f"The {topic.lower()} slipped.")
+    for kb in (certs, fire):  # certs first: its 'dup' has the lower key
+        assert kb.run("index").exit_code == 0  # the embedded index, for comparison
+        assert kb.run("--db", pg_url, "index").exit_code == 0
+
+    def meaning(kb: KB, *db: str) -> dict[str, float]:
+        res = kb.run(*db, "related", "dup", "--json", "--limit", "10")
+        assert res.exit_code == 0, res.stderr
+        return {r["id"]: r["semantic_similarity"] for r in json.loads(res.stdout)["results"]}
+
+    alone = meaning(fire)
+    shared = meaning(fire, "--db", pg_url)
+    assert alone["smoke"] is not None
+    assert shared["smoke"] == alone["smoke"]  # fire's own 'dup', not certs'
+    assert meaning(certs, "--db", pg_url)["renew"] == meaning(certs)["renew"]
+    # Another knowledge base's record found by meaning keeps its knowledge base.
+    assert all(":" in ref for ref in shared if ref != "smoke")
+
+
 def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(
     two: tuple[KB, KB], pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

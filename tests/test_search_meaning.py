@@ -475,6 +475,29 @@ def test_related_finds_a_record_close_in_meaning_that_shares_no_word(kb: KB) -> 
     assert found[0].as_dict()["semantic_similarity"] == found[0].semantic_similarity
 
 
+def test_close_to_record_past_the_bound_compares_the_candidates_only(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lessons.search import semantic
+
+    kb.add("heat", title="Chillers failed in a heat wave", summary="The servers overheated.")
+    kb.add("cool", title="Air conditioning broke down", summary="Machines got too hot.")
+    for i in range(6):
+        kb.add(f"b{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    base = _open(kb)
+    store = base.store
+    every = semantic.close_to_record(store, "heat", 10)
+    assert every is not None and len(every.ranked) == 7  # every other record
+    pks = store.pks_of(["cool", "b1"])
+    monkeypatch.setattr(semantic, "EVERY_VECTOR_UP_TO", 3)  # as if the index were huge
+    bounded = semantic.close_to_record(store, "heat", 10, among=pks.values())
+    assert bounded is not None
+    assert {pk for pk, _ in bounded.ranked} == set(pks.values())
+    assert dict(bounded.ranked)[pks["cool"]] == pytest.approx(dict(every.ranked)[pks["cool"]])
+    # Without candidates it still compares every record (nothing else to go on).
+    assert len(semantic.close_to_record(store, "heat", 10).ranked) == 7
+
+
 # --- fusion: the words' say is the share of the query they found ---------------------
 
 

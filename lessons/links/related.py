@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,14 +79,13 @@ def related(
     """
     store = kb.store
     rid = kb.resolve(ref)
-    near = _meaning(store, rid)
     (me,) = _docs(store.similarity_rows([rid]))
     skip = store.neighbours(rid) | {rid}
     allowed = _selected(kb, filters)
     weights = _Weights(kb, [me])
     weights.vectorise([me], titles=True)
+    ids: list[str] = []
     if weights.fts:
-        ids: list[str] = []
         if allowed is not None and len(allowed) <= 2000:
             ids = sorted(allowed)
         else:
@@ -95,6 +95,9 @@ def related(
                 if weights.df.get(t, 0) > 1
             ][:QUERY_WORDS]
             ids = store.match_any(words, POOL) + store.ids_sharing(rid, POOL // 4)
+    # In a large index meaning compares these candidates only (semantic.py).
+    near = _meaning(store, rid, store.pks_of(ids).values() if ids else None)
+    if weights.fts:
         if near is not None:
             ids += list(store.record_ids(pk for pk, _ in near.ranked).values())
         rows = store.similarity_rows(i for i in dict.fromkeys(ids) if i not in skip)
@@ -112,13 +115,14 @@ def related(
     return _rank(kb, me, docs, limit, near, cosines)
 
 
-def _meaning(store: Any, rid: str) -> Any:
+def _meaning(store: Any, rid: str, among: Iterable[int] | None) -> Any:
     """The vectors' view of the record (lessons/search/semantic.py), or None when there
-    are none; numpy is loaded only here."""
+    are none; numpy is loaded only here. ``among``: the candidates found by words and
+    tags, which alone are compared in a large index."""
     from lessons.search import INLINE_EMBED
     from lessons.search.semantic import close_to_record, fill_vectors
 
-    near = close_to_record(store, rid, POOL, fill_vectors(store, INLINE_EMBED))
+    near = close_to_record(store, rid, POOL, fill_vectors(store, INLINE_EMBED), among)
     return near if near is not None and near.std > 0 else None
 
 

@@ -251,18 +251,28 @@ def fill_vectors(store: Any, at_most: int) -> tuple[int, int]:
 
 
 def close_to_record(
-    store: Any, record_id: str, depth: int = 100, counts: tuple[int, int] | None = None
+    store: Any,
+    record_id: str,
+    depth: int = 100,
+    counts: tuple[int, int] | None = None,
+    among: Iterable[int] | None = None,
 ) -> Nearest | None:
     """The records closest in meaning to one record (itself left out), with the spread
-    of its cosines over the whole index; None when it has no vector yet. ``counts`` as
-    for ``nearest``."""
+    of its cosines over the records compared; None when it has no vector yet. As in
+    ``nearest``, beyond ``EVERY_VECTOR_UP_TO`` records only those ``among`` names (the
+    caller's candidates) are compared, when it names any; every record otherwise.
+    ``counts`` as for ``nearest``."""
     me = store.record_pk(record_id)
-    dim = load_model().dim
-    rows = usable(store.record_vectors(), dim)
-    mine = next((vec for pk, vec in rows if pk == me), None)
-    if me is None or mine is None:
+    if me is None:
         return None
+    dim = load_model().dim
     with_vec, records = counts or store.vector_counts()
+    # A million vectors would cross into Python (about 1.5 GB as float32) for one record.
+    wanted = None if among is None or records <= EVERY_VECTOR_UP_TO else {me, *among}
+    rows = usable(store.record_vectors(wanted), dim)
+    mine = next((vec for pk, vec in rows if pk == me), None)
+    if mine is None:
+        return None
     query = from_bytes([mine], dim)[0]
     query /= float(np.linalg.norm(query)) or 1.0
     pks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

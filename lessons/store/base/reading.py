@@ -249,25 +249,44 @@ class Reading(Connection):
         """How many records the index holds."""
         return int(self.one(f"SELECT count(*) FROM record{self.seen(where=True)}")[0])
 
-    def record_pk(self, record_id: str) -> int | None:
-        """The index's key of a record, or None."""
-        row = self.one("SELECT pk FROM record WHERE id = ?", (record_id,))
-        return int(row[0]) if row else None
+    def record_pk(self, ref: str) -> int | None:
+        """The index's key of a record (a ref: ``KB:ID`` in a shared index), or None."""
+        return self.pks_of([ref]).get(ref)
 
-    def pks_of(self, ids: Iterable[str]) -> dict[str, int]:
-        """id -> pk for the ids that exist."""
+    def pks_of(self, refs: Iterable[str]) -> dict[str, int]:
+        """ref -> pk for the refs that name a record. In a shared index a plain id is
+        the home knowledge base's (ids repeat across knowledge bases)."""
+        wanted = list(dict.fromkeys(refs))
         out: dict[str, int] = {}
-        for chunk in chunks(list(dict.fromkeys(ids)), 500):
-            marks = ",".join("?" * len(chunk))
-            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE id IN ({marks})", chunk):
-                out[rid] = int(pk)
+        ref = self.ref_sql("kb", "id")
+        by_id: dict[str, list[int]] = {}
+        for chunk in chunks(wanted, 500):
+            cond, params = self.refs_where(chunk)
+            rows = self.all(f"SELECT pk, {ref}, id FROM record WHERE {cond}", params)
+            for pk, found, rid in rows:
+                out[found] = int(pk)
+                by_id.setdefault(rid, []).append(int(pk))
+        if self.shared:
+            # A ref asked for in another spelling than the index gives back: HOME:ID, or
+            # with no home a plain id that one knowledge base alone holds.
+            for asked in wanted:
+                kb, rid = self.parse_ref(asked)
+                if asked in out:
+                    continue
+                if kb is not None and self.ref(kb, rid) in out:
+                    out[asked] = out[self.ref(kb, rid)]
+                elif kb is None and len(by_id.get(rid, ())) == 1:
+                    out[asked] = by_id[rid][0]
         return out
 
     def record_ids(self, pks: Iterable[int]) -> dict[int, str]:
-        """pk -> id for the pks that exist."""
+        """pk -> ref (``KB:ID`` for another knowledge base's record in a shared index)
+        for the pks that exist."""
         out: dict[int, str] = {}
+        ref = self.ref_sql("kb", "id")
         for chunk in chunks(list(dict.fromkeys(pks)), 500):
             marks = ",".join("?" * len(chunk))
-            for pk, rid in self.all(f"SELECT pk, id FROM record WHERE pk IN ({marks})", chunk):
-                out[int(pk)] = rid
+            rows = self.all(f"SELECT pk, {ref} FROM record WHERE pk IN ({marks})", chunk)
+            for pk, found in rows:
+                out[int(pk)] = found
         return out
