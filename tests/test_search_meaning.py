@@ -177,7 +177,8 @@ def test_a_short_query_whose_words_fill_the_page_needs_no_meaning(kb: KB) -> Non
     # Twelve records hold both words: a page of ten is those, in BM25 order, and the
     # model is not started (a shared index at scale pays 0.3-0.5 s for it).
     for i in range(12):
-        kb.add(f"c{i:02d}", title=f"Certificate {i} expired", summary="The team missed the renewal.")
+        summary = "The team missed the renewal."
+        kb.add(f"c{i:02d}", title=f"Certificate {i} expired", summary=summary)
     kb.add("other", title="Expired passwords", summary="Nobody rotated them.")
     from lessons.search.semantic import update_vectors
 
