@@ -194,9 +194,7 @@ def test_a_short_query_whose_words_fill_the_page_needs_no_meaning(kb: KB) -> Non
     # A longer page than the records holding both words: meaning orders the rest.
     assert search(base.store, "certificate expired", limit=13).mode == "hybrid"
     # Five words or more are not tiered: meaning is consulted however many match.
-    assert search(base.store, "certificate expired team missed renewal", limit=3).mode == (
-        "hybrid"
-    )
+    assert search(base.store, "certificate expired team missed renewal", limit=3).mode == ("hybrid")
 
 
 def test_gibberish_finds_nothing_by_meaning(incidents: KnowledgeBase) -> None:
