@@ -833,6 +833,36 @@ def test_champion_lists_follow_every_change_of_a_knowledge_base(
     assert _lists(pg_url, "ops") == [] and _lists(pg_url, "web") == theirs
 
 
+def test_counts_of_a_pooled_search_are_shown_as_lower_bounds(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_UP_TO matches a search of several words scores a pool of candidates:
+    its counts are of the pool, and say so ("500+"), never passed off as every match."""
+    import lessons.store.postgres.search as pg_search
+    from lessons.kb import KnowledgeBase
+    from lessons.search import search
+
+    ops, _web = two
+    for n in range(8):
+        ops.add(f"disk-{n}", title=f"Disk log {n}", summary="The log disk filled up.")
+    assert ops.run("--db", pg_url, "index").exit_code == 0
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    exact = search(base.store, "disk log", mode="lexical")
+    assert (exact.matched_all, exact.at_least) == (9, False)  # with ops:disk-full
+    assert "at_least" not in exact.as_json()
+    monkeypatch.setattr(pg_search, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(pg_search, "POOL", 3)
+    base.store._forget_reads()
+    pooled = search(base.store, "disk log", mode="lexical")
+    assert (pooled.matched_all, pooled.at_least) == (3, True)
+    assert pooled.as_json()["at_least"] is True
+    base.close()
+    res = ops.run("--db", pg_url, "search", "--mode", "lexical", "disk", "log", "-n", "2")
+    assert res.exit_code == 0
+    assert "2 of 3+ shown; 3+ match every word" in res.stderr
+
+
 def test_champion_lists_give_the_pool_only_past_the_threshold(
     two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -216,8 +216,10 @@ def _notes(result: SearchResult) -> None:
     shown = len(result.hits)
     partial = sum(1 for h in result.hits if h.match != "all")
     if shown < result.total or partial:
-        counts = f"{shown} of {result.total} shown"
-        counts += f"; {result.matched_all} match every word"
+        # "500+": a large shared index counted the candidates it scored, not every match.
+        plus = "+" if result.at_least else ""
+        counts = f"{shown} of {result.total}{plus} shown"
+        counts += f"; {result.matched_all}{plus} match every word"
         some = sum(1 for h in result.hits if h.match == "some")
         meaning = sum(1 for h in result.hits if h.match == "meaning")
         if some:

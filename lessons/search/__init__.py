@@ -125,6 +125,9 @@ class SearchResult:
     mode: str = "hybrid"  # how it was ranked: hybrid, lexical or semantic
     with_vectors: int | None = None  # records that have a vector, when meaning was used
     records: int | None = None  # records in the index, when meaning was used
+    # ``total`` and ``matched_all`` are lower bounds: a large shared index scored the
+    # best candidates of the words' lists, not every record holding them.
+    at_least: bool = False
 
     @property
     def vectors_missing(self) -> int:
@@ -142,6 +145,8 @@ class SearchResult:
             "mode": self.mode,
             "results": [h.as_json() for h in self.hits],
         }
+        if self.at_least:
+            out["at_least"] = True
         if self.corrected:
             out["corrected"] = self.corrected
             out["showing"] = self.showing
@@ -243,6 +248,7 @@ def search(
         mode=mode if near is not None or mode == "lexical" else "lexical",
         with_vectors=near.with_vectors if near else None,
         records=near.records if near else None,
+        at_least=lexical.at_least,
     )
 
 

@@ -48,6 +48,9 @@ class Ranking:
     # Each concept's records (``coverage`` reads them; fusion gives the words the
     # share of the query they found).
     satisfied: list[Collection[int]] = field(default_factory=list)
+    # The counts are of a pool of candidates (a large shared index scores the best
+    # records of its words' lists, not every match): lower bounds.
+    at_least: bool = False
 
 
 def rank(
@@ -159,8 +162,9 @@ def rank(
     first = best_of(totals, max(depth, tuning.feedback_docs, tuning.feedback_keep))
     use_feedback = tuning.feedback_weight and tuning.feedback_terms and n >= 2 and first
     extra = _feedback(store, plan, first[: tuning.feedback_docs], tuning) if use_feedback else []
+    pooled = pool is not None
     if not extra:
-        return Ranking(first[:depth], len(totals), len(as_typed_all), satisfied)
+        return Ranking(first[:depth], len(totals), len(as_typed_all), satisfied, pooled)
     # Pseudo-relevance feedback re-scores the records found (it never adds records
     # that match no query word), and leaves the first pass's best few where they are.
     prf = scores(alts_fts(extra), totals.keys())
@@ -180,7 +184,7 @@ def rank(
         replace(h, score=max(h.score / top_own, floor + 0.01 * (len(kept) - k)))
         for k, h in enumerate(kept)
     ]
-    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), satisfied)
+    return Ranking((head + rest)[:depth], len(totals), len(as_typed_all), satisfied, pooled)
 
 
 # The hits whose coverage of the query is looked at: a page of results.
