@@ -99,6 +99,9 @@ class Document:
     length: int
     starts: list[int]
     terms: tuple[str, ...]  # its distinct terms (document frequencies count these)
+    # For each of ``terms``, the column labels of its positions as kept ("AAC"): the
+    # champion lists' weights (store/postgres/champions.py) count them.
+    labels: tuple[str, ...] = ()
 
 
 def documents(rows: Sequence[Sequence[str | None]]) -> list[Document]:
@@ -131,7 +134,8 @@ def _document(columns: Sequence[Sequence[str]]) -> Document:
         at += len(words) + 1
     held = sorted(positions)
     vector = " ".join(f"{_lexeme(t)}:{','.join(positions[t])}" for t in held)
-    return Document(vector, length, starts, tuple(held))
+    labels = tuple("".join(p[-1] for p in positions[t]) for t in held)
+    return Document(vector, length, starts, tuple(held), labels)
 
 
 def _lexeme(term: str) -> str:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lessons.errors import AccessError, ConflictError, StoreError
 from lessons.store.base import Store
 from lessons.store.postgres.connect import describe
+
+if TYPE_CHECKING:
+    from lessons.store.postgres.champions import Fresh
 
 
 class Plumbing(Store):
@@ -35,6 +38,7 @@ class Plumbing(Store):
         # the records it added or removed, and the ids it added.
         self._touched_terms: set[str] = set()
         self._new_ids: list[str] = []
+        self._fresh: Fresh | None = None  # the new records' list entries (champions.py)
         # The champion lists (store/migrations.py, version 5): each term's best records
         # of each knowledge base, the candidates of a word too common to score every match.
         self.champions = False
@@ -154,7 +158,7 @@ class Plumbing(Store):
         finally:
             self._writing = False
             self._forget_reads()
-            self._touched_terms, self._new_ids = set(), []
+            self._touched_terms, self._new_ids, self._fresh = set(), [], None
         try:
             self.conn.commit()
         except Exception as exc:

@@ -70,6 +70,11 @@ class Publishing(Plumbing):
         if records:
             columns = (*columns, *DOC_COLUMNS)
             self._new_ids += [row[_ID] for row in rows]
+            if self._fresh is None:
+                from lessons.store.postgres.champions import Fresh
+
+                self._fresh = Fresh()
+            fresh = self._fresh
         try:
             cur = self.conn.cursor()
             with cur.copy(f"COPY {table} (kb, {', '.join(columns)}) FROM STDIN") as copy:
@@ -84,6 +89,7 @@ class Publishing(Plumbing):
                         continue
                     docs = fts5.documents([[row[i] for i in _FTS_INDEXES] for row in part])
                     for row, doc in zip(part, docs, strict=True):
+                        fresh.add(row[_ID], doc)
                         self._terms.update(doc.terms)
                         self._touched_terms.update(doc.terms)
                         self._added[0] += 1
@@ -140,7 +146,9 @@ class Publishing(Plumbing):
         if self._touched_terms and self.home is not None:
             from lessons.store.postgres import champions
 
-            champions.update(self, self.own_kb(), self._touched_terms, self._new_ids)
+            champions.update(
+                self, self.own_kb(), self._touched_terms, self._new_ids, self._fresh
+            )
 
     def _add_terms(self, counts: Counter[str], records: int, tokens: int, sign: int = 1) -> None:
         """Add (or take away) documents to the home knowledge base's statistics."""
