@@ -7,6 +7,7 @@ gone drop their records. All of it happens in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -337,6 +338,10 @@ _worker_root: Path | None = None
 def _init_worker(schema: Schema, root: Path) -> None:
     global _worker_schema, _worker_root
     _worker_schema, _worker_root = schema, root
+    # The workers read ahead of what is stored: lower priority lets the process that
+    # stores (and a database server on this machine) go first when cores are short.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
 
 
 def _load_one(rel: str) -> Loaded:
