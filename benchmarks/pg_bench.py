@@ -22,7 +22,7 @@ folder that is no knowledge base (so no publication first):
   ``index --words-only``, the words without the vectors, which `index` otherwise
   computes after them: a transformer's minutes for 10,000 records);
 - ``search`` of one word, two words, a phrase, a typo, one word in one knowledge
-  base (``--from-kb``), ``list --tag``, ``show KB:ID``.
+  base (``--from-kb``), ``list --tag``, ``show KB:ID``, ``related KB:ID``.
 
 It prints a table with a column per checkpoint, the machine's load average, and the
 size of the database. Nothing here is asserted; timings vary with the load.
@@ -111,6 +111,7 @@ def measure(
         "search one word --from-kb": ["--from-kb", kb, "search", WORD],
         "list --tag T --limit 20": ["list", "--tag", TAG, "--limit", "20"],
         "show KB:ID": ["show", f"{kb}:{ids[len(ids) // 2]}"],
+        "related KB:ID": ["related", f"{kb}:{ids[len(ids) // 2]}"],
     }
     for label, args in commands.items():
         cmd = [*LESSONS, "--db", url, *args]

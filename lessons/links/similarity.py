@@ -127,12 +127,12 @@ class _Weights:
 
     def __init__(self, kb: KnowledgeBase, docs: Sequence[_Doc] = ()) -> None:
         self.store = kb.store
-        self.fts = self.store.has_fts5()
+        self.fts = self.store.has_term_counts()
         self.df: dict[str, int] = {}
         if self.fts:
             self.n = self.store.count()
         else:
-            # No vocabulary table (PostgreSQL): count over every record.
+            # No term counts in the store: count over every record.
             every = _docs(self.store.similarity_rows())
             self.n = len(every)
             self.df = dict(Counter(t for d in every for t in d.counts))

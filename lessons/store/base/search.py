@@ -20,6 +20,11 @@ class Search(Reading):
         """True when the store keeps the SQLite FTS5 table and its vocabulary."""
         return self.url.startswith("sqlite:")
 
+    def has_term_counts(self) -> bool:
+        """True when ``term_doc_counts`` and ``match_any`` answer from the index (so that
+        similarity need not read every record to count its terms)."""
+        return self.has_fts5()
+
     def term_doc_counts(self, terms: Iterable[str] | None = None) -> dict[str, int]:
         """Stemmed FTS term -> how many records hold it (every term when ``terms`` is None).
 

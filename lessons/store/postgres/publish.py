@@ -146,9 +146,7 @@ class Publishing(Plumbing):
         if self._touched_terms and self.home is not None:
             from lessons.store.postgres import champions
 
-            champions.update(
-                self, self.own_kb(), self._touched_terms, self._new_ids, self._fresh
-            )
+            champions.update(self, self.own_kb(), self._touched_terms, self._new_ids, self._fresh)
 
     def _add_terms(self, counts: Counter[str], records: int, tokens: int, sign: int = 1) -> None:
         """Add (or take away) documents to the home knowledge base's statistics."""

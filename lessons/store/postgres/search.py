@@ -24,8 +24,40 @@ KEPT_DOCUMENTS = 50_000
 KEPT_SCORES = 256
 
 
+# ``match_any``'s columns, as the embedded index's query names them ({title tags_text
+# lesson summary}), each at FTS5's default weight; the others weigh nothing.
+MATCH_ANY_WEIGHTS = (1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+
+
 class Searching(Plumbing):
     """FTS5's matching and BM25 over lessons-made documents (store/fts5.py)."""
+
+    def has_term_counts(self) -> bool:
+        # Each publication keeps its terms' record counts (``term``).
+        return True
+
+    def term_doc_counts(self, terms: Iterable[str] | None = None) -> dict[str, int]:
+        """Stemmed term -> how many records of the scope hold it, from the statistics."""
+        if terms is None:
+            every = self.seen(where=True)
+            rows = self.all(f"SELECT term, sum(ndoc) FROM term{every} GROUP BY term")
+        else:
+            rows = self.all(
+                f"SELECT term, sum(ndoc) FROM term WHERE term = ANY(?){self.seen()} GROUP BY term",
+                (sorted(set(terms)),),
+            )
+        return {str(t): int(n) for t, n in rows}
+
+    def match_any(self, words: Sequence[str], limit: int) -> list[str]:
+        """Refs of records whose title, tags, lesson or summary hold any of ``words``,
+        best BM25 match first (a large index scores the best of the words' lists)."""
+        safe = [w for w in words if w.isalnum()]
+        if not safe:
+            return []
+        found = self.fts_scores(" OR ".join(f'"{w}"' for w in safe), MATCH_ANY_WEIGHTS)
+        best = sorted((-s, pk) for pk, s in found.items() if s > 0)[: int(limit)]
+        refs = self.record_ids(pk for _, pk in best)
+        return [refs[pk] for _, pk in best if pk in refs]
 
     # lessons.search writes FTS5 expressions for this store too; they are matched and
     # ranked here exactly as the embedded index's FTS5 matches and ranks them.
