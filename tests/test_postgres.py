@@ -641,9 +641,7 @@ def test_related_in_a_shared_index_compares_the_record_itself_when_ids_repeat(
     assert all(":" in ref for ref in shared if ref != "smoke")
 
 
-def test_related_on_the_shared_index_counts_terms_from_its_statistics(
-    kb: KB, pg_url: str
-) -> None:
+def test_related_on_the_shared_index_counts_terms_from_its_statistics(kb: KB, pg_url: str) -> None:
     # It read and tokenised every record of the index to count terms (ten minutes and
     # 14 GB at 1,000,000 records); the statistics publications keep answer instead,
     # and the answer is the embedded index's.
@@ -676,6 +674,31 @@ def test_related_on_the_shared_index_counts_terms_from_its_statistics(
         alone = json.loads(kb.run("related", rid, "--json").stdout)["results"]
         there = json.loads(kb.run("--db", pg_url, "related", rid, "--json").stdout)["results"]
         assert [(r["id"], r["score"]) for r in there] == [(r["id"], r["score"]) for r in alone]
+
+
+def test_a_brief_on_the_shared_index_reads_the_links_and_actions_it_needs(
+    two: tuple[KB, KB], pg_url: str
+) -> None:
+    _ops, web = two
+    web.add(
+        "again",
+        title="Disk full again",
+        tags=["disk"],
+        links=[{"to": "ops:disk-full", "rel": "repeats"}],
+        actions=[{"do": "Rotate logs"}],
+    )
+    assert web.run("--db", pg_url, "index").exit_code == 0
+    from lessons.kb import KnowledgeBase
+
+    base = KnowledgeBase.open(str(web.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    assert store.repeats_sharing(["disk"]) == [("again", "ops:disk-full")]
+    assert store.repeats_sharing(["venue"]) == []
+    assert store.all_links("repeats") == [("again", "ops:disk-full", "repeats", None, 0)]
+    assert [a["id"] for a in store.actions({"again", "ops:disk-full"})] == ["again"]
+    assert store.actions({"disk-full"}) == []
+    base.close()
 
 
 def test_the_reading_commands_work_across_knowledge_bases_from_anywhere(

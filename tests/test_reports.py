@@ -433,6 +433,58 @@ def test_brief_adds_open_actions_and_recurring_pitfalls_in_its_themes(kb: KB) ->
     ]
 
 
+def test_brief_over_the_scan_limit_reads_only_the_links_it_shows(
+    kb: KB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past RECURRENCE_SCAN_MAX mistakes a brief's pitfalls are the repeats links that
+    # touch its results or whose records share one of its themes' tags: those alone
+    # are read (a shared index of a million records holds 86,000 such links).
+    from lessons.reports import recurring
+
+    monkeypatch.setattr(lessons.reports, "RECURRENCE_SCAN_MAX", 1)
+    kb.add("old", title="Press release leaked early", date="2020-01-01", tags=["embargo"])
+    kb.add(
+        "new",
+        title="Press release leaked before the embargo",
+        date="2024-01-01",
+        tags=["embargo"],
+        links=[{"to": "old", "rel": "repeats"}],
+        actions=[{"do": "Name the journalists", "owner": "Comms"}],
+    )
+    kb.add("cat-1", title="Catering late", date="2021-01-01", tags=["food", "embargo"])
+    kb.add(
+        "cat-2",
+        title="Catering late again",
+        date="2022-01-01",
+        tags=["food", "embargo"],
+        links=[{"to": "cat-1", "rel": "repeats"}],
+    )
+    kb.add("v-1", title="Venue flooded", date="2021-01-01", tags=["venue"])
+    kb.add(
+        "v-2", title="Venue flooded again", tags=["venue"], links=[{"to": "v-1", "rel": "repeats"}]
+    )
+    base = opened(kb)
+    every, _ = recurring(base)
+    assert len(every) == 3
+    # Links touching a record, or whose two records share a tag asked for.
+    near, _ = recurring(base, touching={"new"}, tags=set())
+    assert [(p["later"]["id"], p["earlier"]["id"]) for p in near] == [("new", "old")]
+    shared, _ = recurring(base, touching=set(), tags={"food"})
+    assert [(p["later"]["id"], p["earlier"]["id"]) for p in shared] == [("cat-2", "cat-1")]
+    assert sorted(base.store.repeats_sharing(["embargo", "venue"])) == [
+        ("cat-2", "cat-1"),
+        ("new", "old"),
+        ("v-2", "v-1"),
+    ]
+    assert [a["id"] for a in base.store.actions({"new", "old"})] == ["new"]
+    brief = build_brief(base, "press release under embargo", today="2026-11-24")
+    assert {(p["later"]["id"], p["earlier"]["id"]) for p in brief.pitfalls} == {
+        ("new", "old"),
+        ("cat-2", "cat-1"),
+    }
+    assert [a["do"] for a in brief.actions] == ["Name the journalists"]
+
+
 def test_brief_needs_something_to_go_on_and_says_when_nothing_bears_on_it(kb: KB) -> None:
     kb.add("a", title="Venue booked late")
     base = opened(kb)

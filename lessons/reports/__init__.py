@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,13 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 RECURRENCE_SCAN_MAX = 1000
 
 
-def recurring(kb: Any, filters: Filters | None = None) -> tuple[list[dict[str, Any]], str | None]:
+def recurring(
+    kb: Any,
+    filters: Filters | None = None,
+    *,
+    touching: Collection[str] | None = None,
+    tags: Collection[str] | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
     """Recurring mistakes whose later record ``filters`` select, most similar first, in
     the shape of ``links.Recurrence.as_dict()``; and a note when look-alikes were not
     searched for.
@@ -34,7 +40,9 @@ def recurring(kb: Any, filters: Filters | None = None) -> tuple[list[dict[str, A
     ``repeats`` links and unlinked look-alikes, in words and meaning (the note says
     when some mistakes had no vector yet and were compared by words alone). Above,
     only the links are read (without similarity, which would mean vectorising every
-    linked record).
+    linked record); and a caller that wants only the links ``touching`` some records,
+    or whose two records share one of ``tags`` (a brief), gets only those, without
+    the records of every other link being read (86,000 links at 1,000,000 records).
     """
     store = kb.store
     mistakes = int(dict(store.counts("kind")).get("mistake", 0))
@@ -55,7 +63,11 @@ def recurring(kb: Any, filters: Filters | None = None) -> tuple[list[dict[str, A
         f"{mistakes} mistakes (more than {RECURRENCE_SCAN_MAX}); "
         f"`lessons related --recurring` searches them all"
     )
-    pairs = [(src, dst) for src, dst, rel, _, _ in store.all_links() if rel == "repeats"]
+    pairs = [(src, dst) for src, dst, _, _, _ in store.all_links("repeats")]
+    if touching is not None or tags is not None:
+        near = set(touching or ())
+        sharing = set(store.repeats_sharing(sorted(tags))) if tags else set()
+        pairs = [p for p in pairs if p[0] in near or p[1] in near or p in sharing]
     if filters is not None and not filters.is_empty():
         _, rows = store.select(filters, sort="id", columns="r.id")
         chosen = {r["id"] for r in rows}

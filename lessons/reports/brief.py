@@ -234,8 +234,8 @@ def build_brief(
     pits: list[dict[str, Any]] = []
     note = None
     if pitfalls:
-        pairs, note = recurring(kb)
         wanted = set(themes)
+        pairs, note = recurring(kb, touching=shown, tags=wanted)
         pits = [
             p
             for p in pairs
@@ -381,7 +381,7 @@ def _sharing(store: Any, themes: Sequence[str], limit: int) -> list[str]:
 def _open_actions(store: Any, ids: Iterable[str], today: str) -> list[dict[str, Any]]:
     wanted = set(ids)
     out = []
-    for a in store.actions():
+    for a in store.actions(wanted):
         if a["id"] in wanted and a["status"] == "open":
             a["overdue"] = bool(a["due"] and a["due"] < today)
             out.append(

@@ -31,15 +31,45 @@ class Related(Reading):
             )
         return [{"from": r[0], "rel": r[1], "note": r[2], "title": r[3]} for r in rows]
 
-    def all_links(self) -> list[tuple[str, str, str, str | None, int]]:
-        """Every link: (src, dst, rel, note, seq)."""
+    def all_links(self, rel: str | None = None) -> list[tuple[str, str, str, str | None, int]]:
+        """Every link (of relation ``rel``, when given): (src, dst, rel, note, seq)."""
+        only = "" if rel is None else " WHERE rel = ?"
+        params = () if rel is None else (rel,)
         if not self.shared:
-            return [tuple(r) for r in self.all("SELECT src, dst, rel, note, seq FROM link")]
+            return [
+                tuple(r)
+                for r in self.all(f"SELECT src, dst, rel, note, seq FROM link{only}", params)
+            ]
+        scope = self.seen() if rel is not None else self.seen(where=True)
         rows = self.all(
             f"SELECT {self.ref_sql('kb', 'src')}, {self.ref_sql('dst_kb', 'dst')}, rel, note, seq"
-            f" FROM link{self.seen(where=True)}"
+            f" FROM link{only}{scope}",
+            params,
         )
         return [tuple(r) for r in rows]
+
+    def repeats_sharing(self, tags: Sequence[str]) -> list[tuple[str, str]]:
+        """(src, dst) of the ``repeats`` links whose two records share one of ``tags``."""
+        if not tags:
+            return []
+        marks = ",".join("?" * len(tags))
+        if not self.shared:
+            rows = self.all(
+                "SELECT DISTINCT l.src, l.dst FROM link l JOIN tag a ON a.record_id = l.src"
+                " JOIN tag b ON b.record_id = l.dst AND b.tag = a.tag"
+                f" WHERE l.rel = 'repeats' AND a.tag IN ({marks})",
+                list(tags),
+            )
+        else:
+            rows = self.all(
+                f"SELECT DISTINCT {self.ref_sql('l.kb', 'l.src')},"
+                f" {self.ref_sql('l.dst_kb', 'l.dst')} FROM link l"
+                " JOIN tag a ON a.kb = l.kb AND a.record_id = l.src"
+                " JOIN tag b ON b.kb = l.dst_kb AND b.record_id = l.dst AND b.tag = a.tag"
+                f" WHERE l.rel = 'repeats' AND a.tag IN ({marks}){self.seen('l')}",
+                list(tags),
+            )
+        return [(r[0], r[1]) for r in rows]
 
     def neighbours(self, record_id: str) -> set[str]:
         """Ids linked from or to ``record_id``, whatever the relation."""
