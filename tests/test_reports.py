@@ -411,7 +411,8 @@ def test_brief_tag_and_campaign_raise_matching_lessons(kb: KB) -> None:
     assert "same campaign (Expo)" in by_campaign.results[0]["why"]
 
 
-def test_brief_adds_open_actions_and_recurring_pitfalls_in_its_themes(kb: KB) -> None:
+def _press_leaks(kb: KB, actions: list[dict[str, str]]) -> None:
+    """A leaked press release ('old') and its repeat ('new', with ``actions``)."""
     kb.add("old", title="Press release leaked early", date="2020-01-01", tags=["embargo"])
     kb.add(
         "new",
@@ -419,7 +420,14 @@ def test_brief_adds_open_actions_and_recurring_pitfalls_in_its_themes(kb: KB) ->
         date="2024-01-01",
         tags=["embargo"],
         links=[{"to": "old", "rel": "repeats"}],
-        actions=[
+        actions=actions,
+    )
+
+
+def test_brief_adds_open_actions_and_recurring_pitfalls_in_its_themes(kb: KB) -> None:
+    _press_leaks(
+        kb,
+        [
             {"do": "Send releases under embargo to named journalists only", "owner": "Comms"},
             {"do": "Done already", "status": "done"},
         ],
@@ -442,15 +450,7 @@ def test_brief_over_the_scan_limit_reads_only_the_links_it_shows(
     from lessons.reports import recurring
 
     monkeypatch.setattr(lessons.reports, "RECURRENCE_SCAN_MAX", 1)
-    kb.add("old", title="Press release leaked early", date="2020-01-01", tags=["embargo"])
-    kb.add(
-        "new",
-        title="Press release leaked before the embargo",
-        date="2024-01-01",
-        tags=["embargo"],
-        links=[{"to": "old", "rel": "repeats"}],
-        actions=[{"do": "Name the journalists", "owner": "Comms"}],
-    )
+    _press_leaks(kb, [{"do": "Name the journalists", "owner": "Comms"}])
     kb.add("cat-1", title="Catering late", date="2021-01-01", tags=["food", "embargo"])
     kb.add(
         "cat-2",
