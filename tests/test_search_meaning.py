@@ -489,7 +489,7 @@ def test_close_to_record_past_the_bound_compares_the_candidates_only(
     assert every is not None and len(every.ranked) == 7  # every other record
     pks = store.pks_of(["cool", "b1"])
     monkeypatch.setattr(semantic, "EVERY_VECTOR_UP_TO", 3)  # as if the index were huge
-    bounded = semantic.close_to_record(store, "heat", 10, among=pks.values())
+    bounded = semantic.close_to_record(store, "heat", 10, among=["cool", "b1"])
     assert bounded is not None
     assert {pk for pk, _ in bounded.ranked} == set(pks.values())
     assert dict(bounded.ranked)[pks["cool"]] == pytest.approx(dict(every.ranked)[pks["cool"]])

@@ -96,7 +96,7 @@ def related(
             ][:QUERY_WORDS]
             ids = store.match_any(words, POOL) + store.ids_sharing(rid, POOL // 4)
     # In a large index meaning compares these candidates only (semantic.py).
-    near = _meaning(store, rid, store.pks_of(ids).values() if ids else None)
+    near = _meaning(store, rid, ids or None)
     if weights.fts:
         if near is not None:
             ids += list(store.record_ids(pk for pk, _ in near.ranked).values())
@@ -115,7 +115,7 @@ def related(
     return _rank(kb, me, docs, limit, near, cosines)
 
 
-def _meaning(store: Any, rid: str, among: Iterable[int] | None) -> Any:
+def _meaning(store: Any, rid: str, among: Iterable[str] | None) -> Any:
     """The vectors' view of the record (lessons/search/semantic.py), or None when there
     are none; numpy is loaded only here. ``among``: the candidates found by words and
     tags, which alone are compared in a large index."""

@@ -255,20 +255,23 @@ def close_to_record(
     record_id: str,
     depth: int = 100,
     counts: tuple[int, int] | None = None,
-    among: Iterable[int] | None = None,
+    among: Iterable[str] | None = None,
 ) -> Nearest | None:
     """The records closest in meaning to one record (itself left out), with the spread
     of its cosines over the records compared; None when it has no vector yet. As in
-    ``nearest``, beyond ``EVERY_VECTOR_UP_TO`` records only those ``among`` names (the
-    caller's candidates) are compared, when it names any; every record otherwise.
-    ``counts`` as for ``nearest``."""
+    ``nearest``, beyond ``EVERY_VECTOR_UP_TO`` records only the records ``among`` names
+    (refs: the caller's candidates) are compared, when it names any; every record
+    otherwise. ``counts`` as for ``nearest``."""
     me = store.record_pk(record_id)
     if me is None:
         return None
     dim = load_model().dim
     with_vec, records = counts or store.vector_counts()
     # A million vectors would cross into Python (about 1.5 GB as float32) for one record.
-    wanted = None if among is None or records <= EVERY_VECTOR_UP_TO else {me, *among}
+    wanted = None
+    if among is not None and records > EVERY_VECTOR_UP_TO:
+        # Their keys looked up only here: a smaller index compares every record.
+        wanted = {me, *store.pks_of(among).values()}
     rows = usable(store.record_vectors(wanted), dim)
     mine = next((vec for pk, vec in rows if pk == me), None)
     if mine is None:
