@@ -314,10 +314,12 @@ def main() -> None:
     sizes: dict[int, str] = {}
     try:
         for checkpoint in sorted(args.checkpoints):
-            fill(work, args.db, checkpoint - 1, args.records, args.jobs, have, args.copy)
             if args.fill_only:
+                # One fill up to the checkpoint itself: filling to checkpoint - 1 first
+                # would bulk-copy the last one alone (its indexes dropped and rebuilt).
                 fill(work, args.db, checkpoint, args.records, args.jobs, have, args.copy)
                 continue
+            fill(work, args.db, checkpoint - 1, args.records, args.jobs, have, args.copy)
             # The checkpoint's last knowledge base is published anew, timed, into the
             # index as it stands (dropped first if an earlier run left it there).
             root, ids = make_kb(work, checkpoint, args.records)

@@ -6,7 +6,9 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from lessons.errors import NoMatchError, UsageError
 from lessons.kb import KnowledgeBase
 from lessons.search import search
 from lessons.search.language import get_language, ukrainian_stem
-from tests.conftest import KB
+from tests.conftest import KB, cli_env
 
 
 def _open(kb: KB) -> KnowledgeBase:
@@ -195,6 +197,57 @@ def test_a_short_query_whose_words_fill_the_page_needs_no_meaning(kb: KB) -> Non
     assert search(base.store, "certificate expired", limit=13).mode == "hybrid"
     # Five words or more are not tiered: meaning is consulted however many match.
     assert search(base.store, "certificate expired team missed renewal", limit=3).mode == ("hybrid")
+
+
+def test_the_model_is_warmed_up_beside_the_words_only_when_meaning_is_certain(
+    incidents: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A search that will embed its query whatever its words find starts the model in a
+    # thread while the words are ranked; one that may not need it never starts it.
+    import lessons.search as engine
+
+    started: list[str] = []
+    real = engine.warm_up_in_background
+
+    def spy() -> object:
+        started.append("x")
+        return real()
+
+    monkeypatch.setattr(engine, "warm_up_in_background", spy)
+    cases = {
+        # a correction: nothing holds the word as typed, so meaning is consulted
+        "reslover cache": True,
+        # five words are not tiered: meaning is consulted however many match
+        "overloaded resolvers timed lookups clients hostnames": True,
+        # one word held by records: maybe answered by the words alone
+        "dns": False,
+        # phrases ask for the words themselves
+        '"dns change"': False,
+    }
+    for query, certain in cases.items():
+        started.clear()
+        result = search(incidents.store, query)
+        assert bool(started) == certain, query
+        if certain:
+            assert result.mode == "hybrid", query
+        assert search(incidents.store, query, mode="lexical").hits  # and lexical never warms
+        assert len(started) == (1 if certain else 0), query
+
+
+def test_a_warm_up_under_way_and_an_embedding_share_one_session() -> None:
+    import threading
+
+    from lessons.search.encoder import Encoder
+
+    fresh = Encoder().embed(["the certificate expired"])
+    shared = Encoder()
+    thread = threading.Thread(target=shared.warm_up)
+    thread.start()
+    got = shared.embed(["the certificate expired"])
+    thread.join()
+    assert got.shape == fresh.shape
+    assert float((got * fresh).sum()) > 0.9999
+    assert "_quick_session" in vars(shared) and "_session" not in vars(shared)
 
 
 def test_gibberish_finds_nothing_by_meaning(incidents: KnowledgeBase) -> None:
@@ -456,6 +509,53 @@ def test_postgres_store_keeps_vectors_and_searches_by_meaning(kb: KB, pg_url: st
     assert doc["mode"] == "hybrid"
     assert doc["results"][0]["id"] == "cooling"
     assert doc["results"][0]["explain"]["semantic_rank"] == 1
+
+
+def test_the_shared_index_is_searched_by_meaning_from_outside_any_knowledge_base(
+    make_kb: Callable[[str], KB], pg_url: str, tmp_path: Path
+) -> None:
+    # The person who never cloned a team's repository searches from any folder: meaning
+    # counts the vectors of every knowledge base searched, not of a home there is not.
+    import json
+
+    alpha, beta = make_kb("alpha"), make_kb("beta")
+    alpha.add("cooling", title="Cooling failure", summary="The chillers stopped in a heat wave.")
+    for i in range(6):
+        alpha.add(f"f{i}", title=f"Budget meeting {i}", summary="Finance reviewed spending.")
+    for i in range(3):
+        beta.add(f"b{i}", title=f"Printer jam {i}", summary="The office printer jammed.")
+    assert alpha.run("--db", pg_url, "index").exit_code == 0
+    assert beta.run("--db", pg_url, "index", "--words-only").exit_code == 0
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+
+    def found(*args: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lessons", "--db", pg_url, *args],
+            cwd=outside,
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+        )
+        assert proc.returncode == 0, proc.stderr
+        doc: dict[str, Any] = json.loads(proc.stdout)
+        return doc
+
+    doc = found("search", "--json", "chillers", "overheating")
+    assert doc["mode"] == "hybrid"
+    assert doc["results"][0]["id"] == "alpha:cooling"
+    # beta's three records have no vector yet, and the search says so.
+    assert doc["without_vectors"] == 3
+    # beta alone has no vectors: words only, and nothing to report missing.
+    only_beta = found(
+        "--from-kb", "beta", "search", "--json", "printer", "jammed", "office", "paper", "tray"
+    )
+    assert only_beta["mode"] == "lexical"
+    assert "without_vectors" not in only_beta
+    # From inside alpha the scope is the same: every knowledge base.
+    res = alpha.run("--db", pg_url, "search", "--json", "chillers", "overheating")
+    inside = json.loads(res.stdout)
+    assert inside["mode"] == "hybrid" and inside["without_vectors"] == 3
 
 
 def test_related_finds_a_record_close_in_meaning_that_shares_no_word(kb: KB) -> None:

@@ -24,6 +24,8 @@ How a query is answered (README, "How results are found and ranked", has the lon
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -179,8 +181,10 @@ def search(
     lang = get_language(language)
     plan = plan_query(store, text, exact=exact, synonyms=synonyms, tuning=tuning, language=lang)
     depth = limit if mode == "lexical" else max(limit, FUSION_DEPTH)
-    lexical = rank(store, plan, filters, tuning, depth)
     tiered = tuning.all_first and len(plan.concepts) <= tuning.tier_max_words
+    if _meaning_certain(plan, mode, tiered):
+        warm_up_in_background()
+    lexical = rank(store, plan, filters, tuning, depth)
     near = None
     if _wants_meaning(plan, mode, lexical.literal, limit, tiered):
         near = _meaning(store, plan, filters, depth, lexical.hits)
@@ -267,6 +271,37 @@ def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int, tiered: bo
     # set), reordering by meaning changed MRR by -0.035 to +0.028 (mean +0.007) and
     # recall@10 by -0.026 to +0.010, while starting the model costs 0.3-0.5 s here.
     return not (tiered and n_literal >= limit)
+
+
+def _meaning_certain(plan: Plan, mode: str, tiered: bool) -> bool:
+    """Whether ``_wants_meaning`` will say yes whatever the words find: then the model
+    can be opened while they are ranked. A word in no record as typed (corrected or
+    unknown) leaves no record holding every word as typed, so the page cannot be
+    filled by those."""
+    if mode != "hybrid":
+        return mode == "semantic"
+    if all(c.strict for c in plan.concepts):
+        return False
+    return not tiered or bool(plan.corrected) or bool(plan.unknown)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Start opening the sentence encoder in a thread, for a search that will embed its
+    query once its words are ranked: importing onnxruntime and starting the session
+    (0.3-0.5 s) then overlap the lexical ranking, which mostly waits on the index
+    (SQLite and the PostgreSQL driver let go of the interpreter while they work). Not
+    a daemon: a process that ends first waits for it, never tears it down mid-import."""
+
+    def run() -> None:
+        # A failure here is met again, and reported, where the query is embedded.
+        with contextlib.suppress(Exception):
+            from lessons.search.encoder import load_encoder
+
+            load_encoder().warm_up()
+
+    thread = threading.Thread(target=run, name="lessons-encoder-warm-up")
+    thread.start()
+    return thread
 
 
 def _fuse(

@@ -132,7 +132,7 @@ def update_vectors(
             mine = f"SELECT pk FROM record{store.own(where=True)}"
             store.execute(f"DELETE FROM record_vector WHERE pk IN ({mine})")
             store.set_meta(VECTOR_MODEL_KEY, model.model_id)
-    done, total = store.vector_counts()
+    done, total = store.vector_counts(home=True)
     todo = total - done
     finished = 0
     while limit is None or finished < limit:
@@ -240,7 +240,10 @@ def fill_vectors(store: Any, at_most: int) -> tuple[int, int]:
     written is used with the vectors it has. Returns ``vector_counts()`` as they stand
     after it (for ``nearest`` and ``close_to_record``, which would count again)."""
     counts = store.vector_counts()
-    with_vec, records = counts
+    # What a search may embed is the home knowledge base's (in a shared index the
+    # others' are their own publications' work); on a single index the two are one.
+    mine = store.vector_counts(home=True) if store.shared else counts
+    with_vec, records = mine
     if with_vec and store.get_meta(VECTOR_MODEL_KEY) != load_model().model_id:
         return counts  # another model's vectors: embedding every record is `index`'s work
     if 0 < records - with_vec <= at_most:

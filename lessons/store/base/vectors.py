@@ -61,17 +61,28 @@ class Vectors(Reading):
         )
         return int(cur.rowcount or 0)
 
-    def vector_counts(self) -> tuple[int, int]:
-        """(records with a vector, records)."""
+    def vector_counts(self, *, home: bool = False) -> tuple[int, int]:
+        """(records with a vector, records) of the records the reads cover, or of the
+        home knowledge base's (``home``: those `index` embeds)."""
         if not self.shared:
             # Every vector row is a live record's: a record's row goes with its file
             # (delete_paths), a vector is only ever added for a record there is. The
             # join would read every vector's page to check it: 0.2 s a search at
             # 100,000 records, against 0.02 s for the count.
             return int(self.one("SELECT count(*) FROM record_vector")[0]), self.count()
+        if home:
+            own = self.own("r", where=True)
+            with_vec = self.one(
+                f"SELECT count(*) FROM record_vector v JOIN record r ON r.pk = v.pk{own}"
+            )[0]
+            return int(with_vec), int(self.one(f"SELECT count(*) FROM record r{own}")[0])
+        if self.scope is None:
+            # Every knowledge base: as above, each vector row is a live record's (a
+            # publication deletes a record's vector with it, --drop every one of its).
+            return int(self.one("SELECT count(*) FROM record_vector")[0]), self.count()
         with_vec = self.one(
             "SELECT count(*) FROM record_vector v JOIN record r ON r.pk = v.pk"
-            f"{self.own('r', where=True)}"
+            f"{self.seen('r', where=True)}"
         )[0]
         return int(with_vec), self.count()
 
