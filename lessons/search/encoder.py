@@ -143,4 +143,3 @@ def load_encoder() -> Encoder:
         if not _ONE:
             _ONE.append(Encoder())
         return _ONE[0]
-
