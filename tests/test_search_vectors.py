@@ -218,3 +218,16 @@ def test_the_count_of_records_with_a_vector_stays_true_through_edits(kb: KB) -> 
     assert base.store.vector_counts() == (4, 6) == (joined(), base.store.count())
     update_vectors(base.store)
     assert base.store.vector_counts() == (6, 6) and joined() == 6
+
+
+def test_a_vector_for_a_record_removed_meanwhile_is_not_stored(kb: KB) -> None:
+    # `index` reads the records to embed, then stores their vectors: a record another
+    # run removed in between gets none, so every vector row stays a live record's.
+    kb.add("r0", title="Record about backups", summary="Backup failed.")
+    base = _open(kb)
+    vec = to_bytes(np.ones(384, dtype=np.float32) / np.sqrt(384))
+    with base.store.transaction():
+        base.store.put_vectors([("gone-digest", vec)], [(987654, "gone-digest")])
+    rows = base.store.one("SELECT count(*) FROM record_vector WHERE pk = 987654")[0]
+    assert rows == 0
+    assert base.store.vector_counts() == (1, 1)

@@ -44,9 +44,13 @@ class Vectors(Reading):
             )
         if links:
             # An upsert: on a shared index another publisher may embed the same record.
+            # Only for a record still there (another `index` may have removed it since
+            # it was read): a vector row is always a live record's, which lets
+            # vector_counts() count the vector rows alone.
             self.executemany(
                 "INSERT INTO record_vector (pk, digest, vec)"
-                " SELECT ?, digest, vec FROM vector WHERE digest = ?"
+                " SELECT r.pk, v.digest, v.vec FROM vector v JOIN record r ON r.pk = ?"
+                " WHERE v.digest = ?"
                 " ON CONFLICT (pk) DO UPDATE SET digest = excluded.digest, vec = excluded.vec",
                 links,
             )
