@@ -248,6 +248,12 @@ def test_a_warm_up_under_way_and_an_embedding_share_one_session() -> None:
     assert got.shape == fresh.shape
     assert float((got * fresh).sum()) > 0.9999
     assert "_quick_session" in vars(shared) and "_session" not in vars(shared)
+    # A process whose encoder has run starts no more threads for it.
+    from lessons.search import warm_up_in_background
+    from lessons.search.encoder import load_encoder
+
+    load_encoder().embed(["anything"])
+    assert warm_up_in_background() is None
 
 
 def test_gibberish_finds_nothing_by_meaning(incidents: KnowledgeBase) -> None:

@@ -25,6 +25,7 @@ How a query is answered (README, "How results are found and ranked", has the lon
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -285,12 +286,16 @@ def _meaning_certain(plan: Plan, mode: str, tiered: bool) -> bool:
     return not tiered or bool(plan.corrected) or bool(plan.unknown)
 
 
-def warm_up_in_background() -> threading.Thread:
+def warm_up_in_background() -> threading.Thread | None:
     """Start opening the sentence encoder in a thread, for a search that will embed its
     query once its words are ranked: importing onnxruntime and starting the session
     (0.3-0.5 s) then overlap the lexical ranking, which mostly waits on the index
     (SQLite and the PostgreSQL driver let go of the interpreter while they work). Not
-    a daemon: a process that ends first waits for it, never tears it down mid-import."""
+    a daemon: a process that ends first waits for it, never tears it down mid-import.
+    None when this process has run the encoder already (a browser, a benchmark)."""
+    encoder = sys.modules.get("lessons.search.encoder")
+    if encoder is not None and encoder.load_encoder().warm:
+        return None
 
     def run() -> None:
         # A failure here is met again, and reported, where the query is embedded.

@@ -51,13 +51,15 @@ class Encoder:
         # Held while a session or the tokenizer is opened, so that ``embed`` waits for
         # a warm-up under way instead of opening a second one beside it.
         self._opening = threading.Lock()
+        self.warm = False  # a session has run once (a long process searches often)
 
     def warm_up(self) -> None:
         """Open what a search's query needs (the tokenizer, the quick session) and run
         it once: a session's first run sets up its buffers (about 0.1 s here, against
         0.04 s for the runs after it)."""
         with self._opening:
-            self._run(self._quick_session, ["warm up"])
+            if not self.warm:
+                self._run(self._quick_session, ["warm up"])
 
     @functools.cached_property
     def _session(self) -> Any:
@@ -107,6 +109,7 @@ class Encoder:
         return out
 
     def _run(self, session: Any, texts: list[str]) -> np.ndarray:
+        self.warm = True
         encoded = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
