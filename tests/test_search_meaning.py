@@ -550,8 +550,19 @@ def test_the_shared_index_is_searched_by_meaning_from_outside_any_knowledge_base
     doc = found("search", "--json", "chillers", "overheating")
     assert doc["mode"] == "hybrid"
     assert doc["results"][0]["id"] == "alpha:cooling"
-    # beta's three records have no vector yet, and the search says so.
+    # beta's three records have no vector yet, and the search says so: theirs to embed.
     assert doc["without_vectors"] == 3
+    plain = subprocess.run(
+        [sys.executable, "-m", "lessons", "--db", pg_url, "search", "chillers", "overheating"],
+        cwd=outside,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert (
+        "meaning was matched in 7 of 10 records; `lessons index` in their knowledge bases"
+        in " ".join(plain.stderr.split())
+    )
     # beta alone has no vectors: words only, and nothing to report missing.
     only_beta = found(
         "--from-kb", "beta", "search", "--json", "printer", "jammed", "office", "paper", "tray"

@@ -119,7 +119,7 @@ def search(
         render(result).print()
     else:
         _print_plain(result)
-    _notes(result)
+    _notes(result, shared=bool(kb.store.shared))
 
 
 def _one_blas_thread() -> None:
@@ -196,7 +196,7 @@ def _plain_row(rank: int, hit: Hit) -> str:
     return "\t".join(safe_line(c) for c in cells)
 
 
-def _notes(result: SearchResult) -> None:
+def _notes(result: SearchResult, *, shared: bool = False) -> None:
     """Corrections, truncation and counts, on stderr."""
     if result.showing:
         typed = ", ".join(result.corrected)
@@ -209,9 +209,12 @@ def _notes(result: SearchResult) -> None:
     if result.truncated:
         write_err("the query was long: only its first words were searched for")
     if result.vectors_missing:
+        # On a shared index the records without one may be other teams': each
+        # knowledge base's own `lessons index` embeds its records.
+        where = " in their knowledge bases" if shared else ""
         write_err(
             f"meaning was matched in {result.with_vectors} of {result.records} records;"
-            " `lessons index` gives the others vectors"
+            f" `lessons index`{where} gives the others vectors"
         )
     shown = len(result.hits)
     partial = sum(1 for h in result.hits if h.match != "all")
