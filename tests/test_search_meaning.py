@@ -199,6 +199,30 @@ def test_a_short_query_whose_words_fill_the_page_needs_no_meaning(kb: KB) -> Non
     assert search(base.store, "certificate expired team missed renewal", limit=3).mode == ("hybrid")
 
 
+def test_one_corrected_word_whose_records_fill_the_page_needs_no_meaning(
+    incidents: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "reslover" is corrected to "resolver", which two records hold: a page of one is
+    # filled by them (the words alone, no model); a page of ten is not (meaning fills it).
+    import lessons.search as engine
+
+    started: list[int] = []
+    real = engine.warm_up_in_background
+    monkeypatch.setattr(engine, "warm_up_in_background", lambda: started.append(1) or real())
+    one = search(incidents.store, "reslover", limit=1)
+    assert one.corrected == {"reslover": "resolver"}
+    assert one.mode == "lexical" and one.hits[0].match == "similar"
+    assert [h.id for h in one.hits] == [
+        h.id for h in search(incidents.store, "reslover", limit=1, mode="lexical").hits
+    ]
+    ten = search(incidents.store, "reslover", limit=10)
+    assert ten.mode == "hybrid"
+    # Not certain to need the model before the words are ranked: no warm-up either way.
+    assert started == []
+    # Two words, one corrected: meaning is consulted (it tells the correction's sense).
+    assert search(incidents.store, "reslover cache", limit=1).mode == "hybrid"
+
+
 def test_the_model_is_warmed_up_beside_the_words_only_when_meaning_is_certain(
     incidents: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

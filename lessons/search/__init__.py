@@ -187,7 +187,7 @@ def search(
         warm_up_in_background()
     lexical = rank(store, plan, filters, tuning, depth)
     near = None
-    if _wants_meaning(plan, mode, lexical.literal, limit, tiered):
+    if _wants_meaning(plan, mode, lexical, limit, tiered):
         near = _meaning(store, plan, filters, depth, lexical.hits)
     showing = _showing(text, plan.corrected) if plan.corrected else None
     by_lexical = {h.pk: h for h in lexical.hits}
@@ -257,7 +257,7 @@ def search(
     )
 
 
-def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int, tiered: bool) -> bool:
+def _wants_meaning(plan: Plan, mode: str, lexical: Ranking, limit: int, tiered: bool) -> bool:
     """Whether the vectors (and numpy, and the model) are needed at all."""
     if mode == "lexical":
         return False
@@ -271,7 +271,16 @@ def _wants_meaning(plan: Plan, mode: str, n_literal: int, limit: int, tiered: bo
     # two words of each with the most records, where those fill the page: 28-33 per
     # set), reordering by meaning changed MRR by -0.035 to +0.028 (mean +0.007) and
     # recall@10 by -0.026 to +0.010, while starting the model costs 0.3-0.5 s here.
-    return not (tiered and n_literal >= limit)
+    if tiered and lexical.literal >= limit:
+        return False
+    # One word, corrected, whose records (holding the word or its correction) fill the
+    # page: the same holds. Measured the same way on one-word queries (each judged
+    # query's word with the most records, a letter dropped from its middle: 30-41 per
+    # set), meaning changed MRR by -0.097 to +0.071 (mean -0.010) and recall@10 by
+    # -0.037 to +0.031 (mean +0.004). With two words or more it does earn its start
+    # (the other words say which sense the correction has; docs/search.md).
+    single = len(plan.concepts) == 1 and bool(plan.corrected)
+    return not (single and sum(1 for h in lexical.hits if h.full) >= limit)
 
 
 def _meaning_certain(plan: Plan, mode: str, tiered: bool) -> bool:
@@ -283,6 +292,8 @@ def _meaning_certain(plan: Plan, mode: str, tiered: bool) -> bool:
         return mode == "semantic"
     if all(c.strict for c in plan.concepts):
         return False
+    if len(plan.concepts) == 1 and plan.corrected:
+        return False  # its correction may fill the page (_wants_meaning)
     return not tiered or bool(plan.corrected) or bool(plan.unknown)
 
 
