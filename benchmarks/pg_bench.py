@@ -199,14 +199,6 @@ def copy_kb(url: str, old: str, new: str) -> None:
         )
 
 
-def vacuum(url: str) -> None:
-    """VACUUM ANALYZE the records' table (outside a transaction, as VACUUM must be)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE lessons.record")
-
-
 # The indexes a bulk copy drops and builds again afterwards (store/migrations.py).
 _BULK_INDEXES = {
     "ix_record_tsv": "USING gin (tsv)",
@@ -342,7 +334,7 @@ def main() -> None:
                 )
                 # As autovacuum would before long: the publication is timed into the
                 # table as it stands, not among the 10,000 rows just deleted.
-                vacuum(args.db)
+                psql(args.db, "VACUUM ANALYZE lessons.record")
             took, code = publish(root, args.db)
             have.add(f"team-{checkpoint:03d}")
             records = checkpoint * args.records

@@ -109,7 +109,6 @@ class Encoder:
         return out
 
     def _run(self, session: Any, texts: list[str]) -> np.ndarray:
-        self.warm = True
         encoded = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
@@ -119,6 +118,7 @@ class Encoder:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (states * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        self.warm = True
         return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
