@@ -36,6 +36,29 @@ def test_version_and_module_entry_point() -> None:
     assert proc.stdout == f"lessons {__version__}\n"
 
 
+def test_a_command_ends_with_its_objects_frozen_for_a_quick_exit(tmp_path: Path) -> None:
+    # The exit's garbage collection is skipped (lessons/cli/main.py), whether the
+    # command succeeds or fails, and what it printed is all there.
+    lessons("init", str(tmp_path / "kb"))
+    code = (
+        "import gc, sys\nfrom lessons.cli.main import main\n"
+        "sys.argv = ['lessons', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "print('frozen', gc.get_freeze_count() > 1000, code, file=sys.stderr)"
+    )
+    for args, code_seen in ((["list"], "1"), (["stats"], "0")):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path / "kb",
+            timeout=120,
+        )
+        assert proc.stderr.splitlines()[-1] == f"frozen True {code_seen}", proc.stderr
+    stats = lessons("stats", cwd=tmp_path / "kb")
+    assert stats.returncode == 0 and stats.stdout.strip()
+
+
 def test_init_creates_config_entries_and_gitignore(tmp_path: Path) -> None:
     target = tmp_path / "new-kb"
     proc = lessons("init", str(target))
