@@ -978,3 +978,65 @@ def test_champion_lists_give_the_pool_only_past_the_threshold(
         str(r[0]) for r in top
     ]
     base.close()
+
+
+def test_a_champion_pool_of_several_words_sums_each_records_entries(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool of several expressions puts first the records that the most expressions
+    list, then those with the most weight (each term's IDF times the record's weight
+    in its list), across every knowledge base searched and only those: the order the
+    lists themselves give, computed here from the table."""
+    import lessons.store.postgres.search as pg_search
+    from lessons.kb import KnowledgeBase
+    from lessons.store import fts5
+
+    ops, web = two
+    # Records holding both words, "disk" weakly; one holding "disk" alone, strongly;
+    # "log" in many records (a low IDF): the strong record outweighs the others, and
+    # still comes after every record listed for both words.
+    for n in range(5):
+        text = "Notes on the week. " * (n + 2)
+        ops.add(f"o-{n}", title=f"Log {n}", summary=f"{text}A disk rotation.")
+        web.add(f"w-{n}", title="Log " * (n + 1), summary=f"{text}Disk rotation " * (n % 3 + 1))
+    ops.add("o-strong", title="Disk disk disk", summary="Disk.")
+    for n in range(20):  # the log in many records; every IDF above FTS5's floor
+        web.add(f"page-{n}", title=f"Slow page {n}", summary="Images too large for the log.")
+    for kb in (ops, web):
+        assert kb.run("--db", pg_url, "index").exit_code == 0
+    rows = _psql(pg_url, "SELECT term, kb, pks, scores FROM lessons.champion")
+    lists: dict[tuple[str, str], dict[int, float]] = {
+        (str(t), str(kb)): dict(zip(pks, scores, strict=True))  # type: ignore[call-overload]
+        for t, kb, pks, scores in rows
+    }
+
+    def expected(groups: list[list[str]], kbs: set[str], held: dict[str, int], n: int) -> list[int]:
+        weight: dict[int, float] = {}
+        listed: dict[int, set[int]] = {}
+        for g, terms in enumerate(groups):
+            for term in terms:
+                idf = fts5.idf(n, held.get(term, 0))
+                for (t, kb), entries in lists.items():
+                    if t == term and kb in kbs:
+                        for pk, s in entries.items():
+                            weight[pk] = weight.get(pk, 0.0) + idf * s
+                            listed.setdefault(pk, set()).add(g)
+        return sorted(weight, key=lambda pk: (-len(listed[pk]), -weight[pk], pk))
+
+    monkeypatch.setattr(pg_search, "POOL", 4)
+    for across, kbs in ((True, {"ops", "web"}), (False, {"web"})):
+        base = KnowledgeBase.open(str(web.root), pg_url, across=across)
+        base.sync()
+        store = base.store
+        n, _ = store._scope_totals()
+        for groups in (
+            [["disk"], ["log"]],
+            [["disk"], ["log"], ["rotat"]],
+            [["disk", "log"], ["rotat"]],  # an expression of two terms (a word's forms)
+        ):
+            exprs = [fts5.parse(" OR ".join(f'"{t}"' for t in g)) for g in groups]
+            held = store.term_doc_counts([t for g in groups for t in g])
+            pool = store._champion_pool(exprs, held)
+            want = expected(groups, kbs, held, n)
+            assert pool == want[:4], (groups, kbs)
+        base.close()
