@@ -49,9 +49,9 @@ def main() -> None:
         # On its way out the interpreter collects garbage: a walk over every object
         # the command made (the modules it imported are most of them), to free memory
         # the exit frees anyway. Frozen objects are skipped: about 0.065 s of a search
-        # of the shared index (docs/benchmarks.md). Nothing here relies on a collection at exit: files
-        # and indexes are closed by the commands, and a frozen object is still freed
-        # when its last reference goes.
+        # of the shared index (docs/benchmarks.md). Nothing here relies on a
+        # collection at exit: files and indexes are closed by the commands, and a
+        # frozen object is still freed when its last reference goes.
         gc.freeze()
 
 
