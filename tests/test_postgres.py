@@ -980,6 +980,60 @@ def test_champion_lists_give_the_pool_only_past_the_threshold(
     base.close()
 
 
+def test_filters_narrow_a_pool_before_it_is_drawn(
+    two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past EXACT_UP_TO matches, a filtered search draws its pool from the records the
+    filters select: the best of every match, filtered afterwards, could hold none of
+    them. Few records passing: each is scored, as below the threshold; many: the best
+    of the champion lists among them. Same hits, scores and counts either way."""
+    import lessons.store.postgres.search as pg_search
+    from lessons.filters import Filters
+    from lessons.kb import KnowledgeBase
+    from lessons.search import DEFAULT_TUNING, search
+
+    ops, _web = two
+    # The strongest "disk" records carry no tag; three weak ones carry "rare".
+    for n in range(8):
+        ops.add(f"strong-{n}", title="Disk disk disk " * (n + 1), summary="Disk log.")
+    for n in range(3):
+        text = "Notes on the week and a disk log. " * (n + 2)
+        ops.add(f"weak-{n}", title=f"Week {n}", tags=["rare"], summary=text)
+    assert ops.run("--db", pg_url, "index").exit_code == 0
+    base = KnowledgeBase.open(str(ops.root), pg_url, across=True)
+    base.sync()
+    store = base.store
+    tuning = replace(DEFAULT_TUNING, feedback_weight=0.0)
+    rare = Filters(tags=("rare",))
+    queries = ["disk", "disk log", "disk -upload"]
+
+    def ranked(filters: Filters) -> list[object]:
+        out: list[object] = []
+        for q in queries:
+            r = search(store, q, mode="lexical", tuning=tuning, filters=filters, limit=10)
+            out.append((r.total, r.matched_all, [(h.id, round(h.score, 9)) for h in r.hits]))
+        return out
+
+    exact = ranked(rare)
+    assert [len(hits) for _, _, hits in exact] == [3, 3, 3]  # type: ignore[misc]
+    assert all(total == 3 for total, _, _ in exact)  # type: ignore[misc]
+    # Every "disk" record is a match past the threshold; a pool of two, drawn from
+    # every match, would hold two "strong" records and no "rare" one.
+    monkeypatch.setattr(pg_search, "POOL", 2)
+    for threshold in (4, 0):  # 3 pass the filter: under it, then over it
+        monkeypatch.setattr(pg_search, "EXACT_UP_TO", threshold)
+        store._forget_reads()
+        got = ranked(rare)
+        if threshold:
+            assert got == exact
+            continue
+        # A pool of two "rare" records (the best of the lists among them), each scored
+        # as every match is; the counts are of the records passing the filters.
+        for (total, _, hits), (_, _, want) in zip(got, exact, strict=True):  # type: ignore[misc]
+            assert len(hits) == 2 and set(hits) <= set(want) and total >= 2
+    base.close()
+
+
 def test_a_champion_pool_of_several_words_sums_each_records_entries(
     two: tuple[KB, KB], pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

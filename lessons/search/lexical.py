@@ -72,9 +72,10 @@ def rank(
         if fast is not None:
             return fast
     allowed = None if filters.is_empty() else store.record_pks(filters)
+    narrow = None if filters.is_empty() else filters
 
     def scores(expr: str, among: Collection[int] | None = None) -> dict[int, float]:
-        found: dict[int, float] = store.fts_scores(expr, tuning.weights, among)
+        found: dict[int, float] = store.fts_scores(expr, tuning.weights, among, narrow)
         if allowed is None:
             return found
         return {pk: s for pk, s in found.items() if pk in allowed}
@@ -82,7 +83,7 @@ def rank(
     # None where the engine scores every match; else the records it scores for words
     # that too many records hold (a shared index at scale), drawn from the words as
     # typed: the records holding them all rank first.
-    pool = store.candidates([alts_fts(c.alts) for c in plan.concepts])
+    pool = store.candidates([alts_fts(c.alts) for c in plan.concepts], narrow)
     # Every match of every word crosses into Python here (tens of thousands of records
     # at 10,000), so the loops below stay few and simple: the sets are intersected in C,
     # and the arithmetic is the same, in the same order, as one dict per record would do.

@@ -130,9 +130,13 @@ class SQLiteStore(Store):
     # --- search ------------------------------------------------------------------
 
     def fts_scores(
-        self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
+        self,
+        expr: str,
+        weights: Sequence[float],
+        among: Collection[int] | None = None,
+        filters: Filters | None = None,
     ) -> dict[int, float]:
-        # Every match is scored (``among`` is a hint for engines that pool).
+        # Every match is scored (``among`` and ``filters`` are for engines that pool).
         if not expr:
             return {}
         w = ", ".join(repr(float(x)) for x in weights)

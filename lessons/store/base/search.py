@@ -56,19 +56,26 @@ class Search(Reading):
         return [r[0] for r in rows]
 
     def fts_scores(
-        self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
+        self,
+        expr: str,
+        weights: Sequence[float],
+        among: Collection[int] | None = None,
+        filters: Filters | None = None,
     ) -> dict[int, float]:
         """record pk -> relevance (higher is better) of every record matching ``expr``.
 
         ``among``: the records whose scores the caller reads (None: any). An engine that
         scores only a pool of an expression matching very many records scores these
-        (a shared index at scale); one that scores every match ignores it."""
+        (a shared index at scale); one that scores every match ignores it. ``filters``:
+        the records the caller keeps (it filters the scores itself); an engine that
+        pools draws its pool from those, one that scores every match ignores it."""
         raise NotImplementedError
 
-    def candidates(self, exprs: Sequence[str]) -> list[int] | None:
+    def candidates(self, exprs: Sequence[str], filters: Filters | None = None) -> list[int] | None:
         """The records worth scoring for a query that wants a record to match each of
-        ``exprs`` (one per word), for an engine that scores only a pool where very many
-        records match; None where every match is scored (here, always)."""
+        ``exprs`` (one per word) and pass ``filters``, for an engine that scores only a
+        pool where very many records match; None where every match is scored (here,
+        always)."""
         return None
 
     def fts_top(

@@ -202,17 +202,20 @@ class Searching(Plumbing):
         *,
         counted: bool = True,
         among: Collection[int] | None = None,
+        filters: Filters | None = None,
     ) -> tuple[dict[int, float], int]:
         """(pk -> bm25() with its sign flipped, how many records match) for an FTS5
-        expression: every match scored exactly, or, past EXACT_UP_TO matches, those of
-        ``among`` when given, else, where the server has the ranked (RUM) index, the
-        POOL best by that index."""
-        key = (expr, tuple(weights), counted, self.scope)
+        expression, of the records ``filters`` selects when given: every match scored
+        exactly, or, past EXACT_UP_TO matches, those of ``among`` when given, else the
+        POOL best of the champion lists or the ranked (RUM) index."""
+        if filters is not None and filters.is_empty():
+            filters = None
+        key = (expr, tuple(weights), counted, self.scope, filters)
         if among is None and key in self._scored_memo:
             # One search scores an expression more than once (a word as typed, then
             # with its synonyms): the read snapshot has not changed in between.
             return self._scored_memo[key]
-        found = self._score(expr, weights, counted, among)
+        found = self._score(expr, weights, counted, among, filters)
         if among is None and not self._writing:
             if len(self._scored_memo) >= KEPT_SCORES:
                 self._scored_memo.clear()
@@ -225,6 +228,7 @@ class Searching(Plumbing):
         weights: Sequence[float],
         counted: bool,
         among: Collection[int] | None,
+        filters: Filters | None,
     ) -> tuple[dict[int, float], int]:
         items = fts5.parse(expr)
         phrases = fts5.phrases(items)
@@ -248,13 +252,22 @@ class Searching(Plumbing):
             if estimate > EXACT_UP_TO and among is not None:
                 # The caller reads these records' scores only: no index ranking at all.
                 pool = list(among)
-            elif estimate > EXACT_UP_TO and (best := self._champion_pool([items], held)):
+            elif (
+                estimate > EXACT_UP_TO
+                and filters is not None
+                and len(within := self._matching(query, EXACT_UP_TO + 1, filters)) <= EXACT_UP_TO
+            ):
+                # Few of the matches pass the filters: every one of those is scored, as
+                # the embedded index scores them (a pool of the best matches drawn
+                # before filtering could hold none of them).
+                pool, estimate = within, len(within)
+            elif estimate > EXACT_UP_TO and (best := self._champion_pool([items], held, filters)):
                 # The best of the champion lists of its terms (champions.py).
                 pool = best
             elif estimate > EXACT_UP_TO and self.ranked:
                 # Ranked by the whole expression, as written (the index's rank of a
                 # record depends on every word of the query, even one no record holds).
-                pool = self._ranked_pool(fts5.tsquery(items))
+                pool = self._ranked_pool(fts5.tsquery(items), filters)
             elif estimate > EXACT_UP_TO:
                 # Neither lists for this expression nor a ranked index: every match.
                 pool, estimate = None, 0
@@ -288,15 +301,23 @@ class Searching(Plumbing):
             pk: fts5.bm25(hit, where, weights, idfs, length, avgdl)
             for pk, (length, where, hit) in matched.items()
         }
+        if filters is not None:
+            # A pool drawn with the filters passes them already; every match does not.
+            passing = self._passing(list(scores), filters)
+            scores = {pk: s for pk, s in scores.items() if pk in passing}
         if scored_all:
             return scores, len(scores)
+        if filters is not None:
+            return scores, self._count(query, filters=filters) if counted else len(scores)
         if all(n is not None for n in known) or not counted:
             # Records holding several of the terms are counted once per term: the
             # figure is an upper bound, the way a search engine says "about".
             return scores, estimate
         return scores, self._count(query)
 
-    def candidates(self, exprs: Sequence[str]) -> list[int] | None:
+    def candidates(self, exprs: Sequence[str], filters: Filters | None = None) -> list[int] | None:
+        if filters is not None and filters.is_empty():
+            filters = None
         if not (self.ranked or self.champions):
             return None
         parsed = [fts5.parse(e) for e in exprs if e]
@@ -310,12 +331,14 @@ class Searching(Plumbing):
         union = " | ".join(f"({q})" for q in queries)
         if at_least <= EXACT_UP_TO and self._count(union, EXACT_UP_TO + 1) <= EXACT_UP_TO:
             return None
+        if filters is not None and self._count(union, EXACT_UP_TO + 1, filters) <= EXACT_UP_TO:
+            return None  # few pass the filters: each word scores every one of those
         # The best of the words' champion lists (champions.py): the records in every
         # word's lists first.
         held: dict[str, int] = {}
         for _, _, counts in counted:
             held.update(counts)
-        best = self._champion_pool(parsed, held)
+        best = self._champion_pool(parsed, held, filters)
         if best:
             return best
         if not self.ranked:
@@ -324,15 +347,18 @@ class Searching(Plumbing):
         # holding them all come first, and the best of each word alone would seldom
         # hold the others. One scan of the index where one per word and form was made.
         every = " & ".join(f"({q})" for q in queries)
-        pool = self._ranked_pool(every)
+        pool = self._ranked_pool(every, filters)
         if len(pool) < POOL:
             # Too few hold every word: the best holding some of them fill the page.
             for q in queries:
-                pool += self._ranked_pool(q)
+                pool += self._ranked_pool(q, filters)
         return list(dict.fromkeys(pool))
 
     def _champion_pool(
-        self, exprs: Sequence[Sequence[fts5.Item]], held: Mapping[str, int]
+        self,
+        exprs: Sequence[Sequence[fts5.Item]],
+        held: Mapping[str, int],
+        filters: Filters | None = None,
     ) -> list[int] | None:
         """The POOL best records of the champion lists (champions.py) of some FTS5
         expressions' terms, or None where an expression is not made of single terms (a
@@ -342,7 +368,7 @@ class Searching(Plumbing):
         Each record is weighed, for each expression, by the sum over its terms of the
         term's IDF times the record's weight in the term's champion list (none when it
         is not listed); the records listed for every expression come first, then by the
-        sum of their weights."""
+        sum of their weights. With ``filters``, only the listed records they select."""
         if not self.champions:
             return None
         records, _ = self._scope_totals()
@@ -363,12 +389,18 @@ class Searching(Plumbing):
         if not terms:
             return None
         scope = self.seen("c")
+        # The filters, as a join of the entries with their records.
+        cond, narrowing = self.where(filters) if filters is not None else ("", [])
+
+        def passing(alias: str) -> str:
+            return f" JOIN record r ON r.pk = {alias}.pk WHERE {cond}" if cond else ""
+
         if len(terms) == 1:
             # One term (a word's as typed): its lists' best, with no sum to make.
             rows = self.all(
                 f"SELECT e.pk FROM (SELECT {_ENTRIES} FROM champion c WHERE c.term = ?{scope}) e"
-                f" ORDER BY e.s DESC, e.pk LIMIT {POOL}",
-                (terms[0],),
+                f"{passing('e')} ORDER BY e.s DESC, e.pk LIMIT {POOL}",
+                (terms[0], *narrowing),
             )
             return [r[0] for r in rows]
         # A record's entries are all in its own knowledge base's lists: each knowledge
@@ -395,40 +427,64 @@ class Searching(Plumbing):
             q = "unnest(?::text[], ?::float8[], ?::int[]) AS q(t, w, g)"
         rows = self.all(
             f"WITH q AS (SELECT * FROM {q}) SELECT x.pk FROM ({kbs}) k"
-            f" CROSS JOIN LATERAL ({sums}) x ORDER BY x.n DESC, x.s DESC, x.pk LIMIT {POOL}",
-            params,
+            f" CROSS JOIN LATERAL ({sums}) x{passing('x')}"
+            f" ORDER BY x.n DESC, x.s DESC, x.pk LIMIT {POOL}",
+            (*params, *narrowing),
         )
         return [r[0] for r in rows]
 
-    def _ranked_pool(self, query: str) -> list[int]:
-        """The POOL records of the scope the ranked (RUM) index puts first for a tsquery."""
+    def _narrowing(self, filters: Filters | None) -> tuple[str, list[Any]]:
+        """`` AND`` the SQL condition on ``r`` that selects ``filters``, and its
+        parameters; the scope's condition when there are none."""
+        if filters is None:
+            return self.seen("r"), []
+        cond, params = self.where(filters)  # the scope included
+        return f" AND {cond}", params
+
+    def _passing(self, pks: Sequence[int], filters: Filters) -> set[int]:
+        """Those of ``pks`` that ``filters`` selects."""
+        if not pks:
+            return set()
+        cond, params = self.where(filters)
+        rows = self.all(
+            f"SELECT r.pk FROM record r WHERE r.pk = ANY(?) AND {cond}", (list(pks), *params)
+        )
+        return {r[0] for r in rows}
+
+    def _ranked_pool(self, query: str, filters: Filters | None = None) -> list[int]:
+        """The POOL records of the scope (that ``filters`` selects, if given) the ranked
+        (RUM) index puts first for a tsquery."""
+        narrow, params = self._narrowing(filters)
         return [
             r[0]
             for r in self.all(
-                "SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery"
-                f"{self.seen('r')} ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
-                (query, query),
+                f"SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery{narrow}"
+                f" ORDER BY r.tsv <=> ?::tsquery LIMIT {POOL}",
+                (query, *params, query),
             )
         ]
 
-    def _count(self, query: str, up_to: int | None = None) -> int:
-        """How many records of the scope the index says match (at most ``up_to``)."""
+    def _count(self, query: str, up_to: int | None = None, filters: Filters | None = None) -> int:
+        """How many records of the scope (that ``filters`` selects, if given) the index
+        says match (at most ``up_to``)."""
         cut = f" LIMIT {int(up_to)}" if up_to is not None else ""
+        narrow, params = self._narrowing(filters)
         with self._by_index():
             row = self.one(
                 f"SELECT count(*) FROM (SELECT 1 FROM record r WHERE r.tsv @@ ?::tsquery"
-                f"{self.seen('r')}{cut}) m",
-                (query,),
+                f"{narrow}{cut}) m",
+                (query, *params),
             )
         return int(row[0])
 
-    def _matching(self, query: str, up_to: int) -> list[int]:
-        """The pks of up to ``up_to`` records of the scope the index says match."""
+    def _matching(self, query: str, up_to: int, filters: Filters | None = None) -> list[int]:
+        """The pks of up to ``up_to`` records of the scope (that ``filters`` selects, if
+        given) the index says match."""
+        narrow, params = self._narrowing(filters)
         with self._by_index():
             rows = self.all(
-                f"SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery{self.seen('r')}"
-                f" LIMIT {int(up_to)}",
-                (query,),
+                f"SELECT r.pk FROM record r WHERE r.tsv @@ ?::tsquery{narrow} LIMIT {int(up_to)}",
+                (query, *params),
             )
         return [r[0] for r in rows]
 
@@ -449,12 +505,16 @@ class Searching(Plumbing):
                 self.one("SELECT set_config('enable_seqscan', ?, true)", (was,))
 
     def fts_scores(
-        self, expr: str, weights: Sequence[float], among: Collection[int] | None = None
+        self,
+        expr: str,
+        weights: Sequence[float],
+        among: Collection[int] | None = None,
+        filters: Filters | None = None,
     ) -> dict[int, float]:
         if not expr:
             return {}
         # Scores only: the count of every match is not needed here.
-        return self._scored(expr, weights, counted=False, among=among)[0]
+        return self._scored(expr, weights, counted=False, among=among, filters=filters)[0]
 
     def fts_top(
         self,
@@ -469,16 +529,15 @@ class Searching(Plumbing):
         for expr, weight in groups:
             if not expr:
                 continue
-            scores, matching = self._scored(expr, weights)
+            # The filters are applied as the pool is drawn: the best of every match,
+            # filtered afterwards, could hold none of the records they select.
+            scores, matching = self._scored(expr, weights, filters=filters)
             if matching > len(scores):
                 pooled += matching
             for pk, score in scores.items():
                 value = weight * score
                 if pk not in best or value > best[pk]:
                     best[pk] = value
-        if best and filters is not None and not filters.is_empty():
-            allowed = self.record_pks(filters)
-            best = {pk: s for pk, s in best.items() if pk in allowed}
         top = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[: int(limit)]
         return top, max(len(best), pooled)
 
